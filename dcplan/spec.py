@@ -1,0 +1,588 @@
+"""The study schema: what a dcplan study file may say, validated at the edge.
+
+A study is YAML (or a dict) validated by frozen pydantic v2 models that reject unknown
+keys. Quantity fields accept a bare number in the field's canonical unit (named by the
+field's suffix, see :mod:`dcplan.units`) or a string with units (``"132 kW"``,
+``"36 month"``, ``"7 %"``). Every problem in a file is reported at once, as a
+:class:`~dcplan.errors.SpecError` whose records name the file, the field path, the bad
+value and how to fix it.
+
+>>> from dcplan.spec import load_study
+>>> study = load_study("models/training_campus.yaml")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from dcplan.errors import Problem, SpecError
+from dcplan.units import to_canonical
+
+COOLING_IDS = ("air_chiller", "air_evap", "rdhx", "dlc_dry", "dlc_tower", "immersion")
+CoolingId = Literal["air_chiller", "air_evap", "rdhx", "dlc_dry", "dlc_tower", "immersion"]
+WaterStress = Literal["low", "low_medium", "medium_high", "high", "extremely_high", "arid"]
+Redundancy = Literal["N", "N+1", "2N", "2(N+1)"]
+
+
+# --------------------------------------------------------------------------- quantities
+def _quantity(unit: str):
+    def convert(value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        return to_canonical(value, unit, field=info.field_name or "value")
+
+    return BeforeValidator(convert)
+
+
+def _nonneg(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"must be >= 0, got {value:g}")
+    return value
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"must be > 0, got {value:g}")
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError(f"must be a fraction between 0 and 1 (or a percentage), got {value:g}")
+    return value
+
+
+KW = Annotated[float, _quantity("kW"), AfterValidator(_positive)]
+W = Annotated[float, _quantity("W"), AfterValidator(_positive)]
+MW = Annotated[float, _quantity("MW"), AfterValidator(_nonneg)]
+MWPos = Annotated[float, _quantity("MW"), AfterValidator(_positive)]
+KV = Annotated[float, _quantity("kV"), AfterValidator(_positive)]
+Years = Annotated[float, _quantity("yr"), AfterValidator(_nonneg)]
+USD = Annotated[float, _quantity("USD"), AfterValidator(_nonneg)]
+USDPerGPU = Annotated[float, _quantity("USD/GPU"), AfterValidator(_nonneg)]
+USDPerMW = Annotated[float, _quantity("USD/MW"), AfterValidator(_nonneg)]
+USDPerMWYr = Annotated[float, _quantity("USD/MW/yr"), AfterValidator(_nonneg)]
+USDPerMWh = Annotated[float, _quantity("USD/MWh"), AfterValidator(_nonneg)]
+USDPerM3 = Annotated[float, _quantity("USD/m3"), AfterValidator(_nonneg)]
+USDPerT = Annotated[float, _quantity("USD/t"), AfterValidator(_nonneg)]
+TPerMWh = Annotated[float, _quantity("t/MWh"), AfterValidator(_nonneg)]
+Tonnes = Annotated[float, _quantity("t"), AfterValidator(_nonneg)]
+M3PerYr = Annotated[float, _quantity("m3/yr"), AfterValidator(_nonneg)]
+LPerKWh = Annotated[float, _quantity("L/kWh"), AfterValidator(_nonneg)]
+TFLOPS = Annotated[float, _quantity("TFLOPS"), AfterValidator(_nonneg)]
+PFLOPS = Annotated[float, _quantity("PFLOPS"), AfterValidator(_nonneg)]
+GPUCount = Annotated[float, _quantity("GPU"), AfterValidator(_nonneg)]
+Fraction = Annotated[float, _quantity("1"), AfterValidator(_fraction)]
+DegC = Annotated[float, _quantity("degC")]
+Km = Annotated[float, _quantity("km"), AfterValidator(_nonneg)]
+Year = Annotated[int, Field(ge=1990, le=2100)]
+
+
+def _chip_id(value: str, info: ValidationInfo) -> str:
+    known = (info.context or {}).get("chip_ids")
+    if known is not None and value not in known:
+        raise ValueError(
+            f"unknown chip {value!r}; known chips: {', '.join(sorted(known))} "
+            "(or define it under chips.custom)"
+        )
+    return value
+
+
+ChipId = Annotated[str, AfterValidator(_chip_id)]
+
+
+class Strict(BaseModel):
+    """Base of every schema model: frozen, unknown keys rejected, docs from field descriptions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- sections
+class Horizon(Strict):
+    """The planning years and how future money is discounted."""
+
+    first_year: Year = Field(description="first planning year (capacity may come online from it)")
+    last_year: Year = Field(description="last planning year, inclusive")
+    discount_rate: Fraction = Field(0.07, description="real discount rate per year (e.g. '7 %')")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.last_year < self.first_year:
+            raise ValueError(
+                f"last_year {self.last_year} is before first_year {self.first_year}; "
+                "swap them or extend the horizon"
+            )
+        if self.last_year - self.first_year > 40:
+            raise ValueError("the horizon spans more than 40 years; shorten it")
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.first_year, self.last_year + 1))
+
+
+class GpuTarget(Strict):
+    """At least ``gpus`` GPUs of ``chip`` online from ``year`` on."""
+
+    year: Year
+    chip: ChipId
+    gpus: GPUCount = Field(description="GPUs online [GPU]")
+
+
+class ComputeTarget(Strict):
+    """At least ``dense_pflops`` of dense BF16 compute online from ``year`` on, from any allowed chip."""
+
+    year: Year
+    dense_pflops: PFLOPS = Field(description="dense BF16 compute [PFLOPS], e.g. '2 EFLOPS'")
+    chips: list[ChipId] | None = Field(None, description="chips that count (default: all in the study)")
+
+
+class Fleet(Strict):
+    """The fleet to deploy. Targets hold from their year on (a step that never falls)."""
+
+    gpus: list[GpuTarget] = Field(default_factory=list)
+    compute: list[ComputeTarget] = Field(default_factory=list)
+    ramp: Literal["step", "linear"] = Field(
+        "step", description="between target years: hold the last target (step) or ramp linearly"
+    )
+    shortfall_penalty_usd_per_gpu: USDPerGPU | None = Field(
+        None, description="if set, targets are soft and each missing GPU-year costs this"
+    )
+
+    @model_validator(mode="after")
+    def _some_target(self):
+        if not self.gpus and not self.compute:
+            raise ValueError("no fleet target: add fleet.gpus or fleet.compute entries")
+        return self
+
+
+class TrainingLoad(Strict):
+    """Synchronous training workload (fractions of nameplate IT power)."""
+
+    mean: Fraction = Field(0.79, description="mean IT power / nameplate (DGX H100 measured 0.76-0.82)")
+    swing_amplitude: Fraction = Field(0.5, description="peak-to-trough synchronous swing / nameplate")
+    checkpoint_interval_h: Annotated[float, _quantity("h"), Field(gt=0)] = Field(
+        4.0, description="hours between checkpoints"
+    )
+    checkpoint_dip: Fraction = Field(0.6, description="load drop during a checkpoint / nameplate")
+
+
+class InferenceLoad(Strict):
+    """Inference workload with a diurnal and weekly shape (fractions of nameplate)."""
+
+    mean: Fraction = Field(0.55, description="mean IT power / nameplate")
+    peak: Fraction = Field(0.85, description="peak hourly IT power / nameplate")
+
+
+class Workload(Strict):
+    """How the fleet is used; sets mean and peak IT load of every chip."""
+
+    training_share: Fraction = Field(0.7, description="share of GPUs running training")
+    training: TrainingLoad = Field(default_factory=TrainingLoad)
+    inference: InferenceLoad = Field(default_factory=InferenceLoad)
+
+    @model_validator(mode="after")
+    def _peak_above_mean(self):
+        if self.inference.peak < self.inference.mean:
+            raise ValueError(
+                f"inference.peak {self.inference.peak:g} is below inference.mean "
+                f"{self.inference.mean:g}; the peak must be at least the mean"
+            )
+        return self
+
+
+class ChipFields(Strict):
+    """Fields of a chip profile; every field optional so it can serve as an override."""
+
+    name: str | None = None
+    vendor: str | None = None
+    system: str | None = None
+    chip_tdp_w: W | None = None
+    gpus_per_node: Annotated[int, Field(gt=0)] | None = None
+    node_max_kw: KW | None = None
+    gpus_per_rack: Annotated[int, Field(gt=0)] | None = None
+    rack_kw: KW | None = None
+    air_coolable: bool | None = None
+    liquid_heat_fraction: Fraction | None = None
+    dense_bf16_tflops: TFLOPS | None = None
+    dense_fp8_tflops: TFLOPS | None = None
+    memory_gb: Annotated[float, Field(ge=0)] | None = None
+    first_year: Year | None = None
+    price_usd_per_gpu: USDPerGPU | None = None
+    service_life_yr: Annotated[float, _quantity("yr"), Field(gt=0, le=15)] | None = None
+    scenario: bool | None = None
+    power_smoothing: bool | None = None
+
+
+class CustomChip(ChipFields):
+    """A part that is not in the catalog: every physical field is required."""
+
+    chip_id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    chip_tdp_w: W
+    gpus_per_rack: Annotated[int, Field(gt=0)]
+    rack_kw: KW
+    air_coolable: bool
+    dense_bf16_tflops: TFLOPS
+    first_year: Year
+    price_usd_per_gpu: USDPerGPU
+    service_life_yr: Annotated[float, _quantity("yr"), Field(gt=0, le=15)]
+
+
+class Chips(Strict):
+    """Which accelerators the study may deploy, and changes to their catalog profiles."""
+
+    use: list[ChipId] | None = Field(
+        None, description="catalog ids allowed (default: the chips named by the fleet targets)"
+    )
+    overrides: dict[ChipId, ChipFields] = Field(default_factory=dict)
+    custom: list[CustomChip] = Field(default_factory=list)
+
+
+class CoolingOverride(Strict):
+    """Per-technology changes to the cooling table."""
+
+    facility_capex_usd_per_mw: USDPerMW | None = None
+    fixed_om_usd_per_mw_yr: USDPerMWYr | None = None
+    max_rack_kw: KW | None = None
+    cycles_of_concentration: Annotated[float, Field(gt=1)] | None = None
+
+
+class Cooling(Strict):
+    """Cooling technologies the optimiser may choose from."""
+
+    allowed: list[CoolingId] = Field(default_factory=lambda: list(COOLING_IDS))
+    overrides: dict[CoolingId, CoolingOverride] = Field(default_factory=dict)
+
+    @field_validator("allowed")
+    @classmethod
+    def _nonempty(cls, value):
+        if not value:
+            raise ValueError("allow at least one cooling technology")
+        return value
+
+
+class Electrical(Strict):
+    """The electrical chain from the utility to the rack."""
+
+    redundancy: Redundancy = Field("2N", description="UPS/transformer redundancy scheme")
+    ups_mode: Literal["double_conversion", "eco"] = "double_conversion"
+    other_fraction: Annotated[float, _quantity("1"), Field(ge=0, le=0.2)] = Field(
+        0.015, description="lighting, offices and other loads per unit IT power"
+    )
+
+
+class SiteCatalogRef(Strict):
+    """Candidates taken from the shipped US site catalog, filtered."""
+
+    states: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] | None = None
+    isos: list[str] | None = None
+    min_kv: KV | None = None
+    max_price_usd_per_mwh: USDPerMWh | None = None
+    max_water_stress: WaterStress | None = None
+    site_ids: list[str] | None = None
+    limit: Annotated[int, Field(gt=0)] | None = Field(None, description="keep the first N after filtering")
+
+
+class SiteFields(Strict):
+    """Per-site attributes a study may set or override (anything left out is looked up)."""
+
+    name: str | None = None
+    state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    iso: str | None = None
+    electricity_usd_per_mwh: USDPerMWh | None = None
+    co2_t_per_mwh: TPerMWh | None = None
+    land_mw: MW | None = None
+    water_m3_per_yr: M3PerYr | None = None
+    water_usd_per_m3: USDPerM3 | None = None
+    water_stress: WaterStress | None = None
+    max_grid_kv: KV | None = None
+    headroom_mw: MW | None = None
+    headroom_year: Year | None = None
+    permit_lead_time_yr: Years | None = None
+    queue_study_yr: Years | None = None
+    weather_file: str | None = Field(None, description="EPW file for this site (relative to the study)")
+
+
+class InlineSite(SiteFields):
+    """A candidate given in the study itself; any US location works."""
+
+    site_id: Annotated[str, Field(min_length=1, max_length=64)]
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+class Sites(Strict):
+    """Where the candidates come from; sources are combined, ids must be unique."""
+
+    catalog: SiteCatalogRef | None = None
+    inline: list[InlineSite] = Field(default_factory=list)
+    file: str | None = Field(None, description="GeoJSON, GeoPackage or CSV (lat/lon) of candidates")
+    overrides: dict[str, SiteFields] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _some_source(self):
+        if self.catalog is None and not self.inline and self.file is None:
+            raise ValueError("no candidate sites: give sites.catalog, sites.inline or sites.file")
+        ids = [s.site_id for s in self.inline]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate inline site ids {dupes}; make each site_id unique")
+        return self
+
+
+YearlyUSD = USD | dict[Year, USD]
+YearlyT = Tonnes | dict[Year, Tonnes]
+YearlyUSDPerT = USDPerT | dict[Year, USDPerT]
+
+
+class Costs(Strict):
+    """Cost assumptions (constant dollars)."""
+
+    site_open_usd: USD = Field(
+        25e6, description="fixed cost of opening a site: land, roads, shell share, fees"
+    )
+    carbon_price_usd_per_t: YearlyUSDPerT = Field(0.0, description="carbon price, flat or by year")
+    electricity_escalation: Annotated[float, _quantity("1"), Field(ge=-0.2, le=0.2)] = Field(
+        0.0, description="real change of electricity prices per year"
+    )
+    facility_capex_multiplier: Annotated[float, Field(gt=0, le=5)] = 1.0
+
+
+class Limits(Strict):
+    """Portfolio-wide limits. Leave a limit out for none."""
+
+    capex_budget_usd_per_year: YearlyUSD | None = None
+    carbon_cap_t_per_year: YearlyT | None = None
+    min_sites: Annotated[int, Field(ge=0)] = 0
+    max_sites: Annotated[int, Field(gt=0)] | None = None
+    max_iso_share: Fraction | None = Field(None, description="most IT capacity one ISO may hold")
+    block_mw: MWPos = Field(20.0, description="IT capacity is built in blocks of this size")
+    max_build_mw_per_year: MWPos = Field(300.0, description="IT MW one site can commission per year")
+    water_cap_scale: Annotated[float, Field(ge=0)] = Field(
+        1.0, description="scale every site's water allowance (0 forbids on-site water)"
+    )
+
+    @model_validator(mode="after")
+    def _sites_ordered(self):
+        if self.max_sites is not None and self.max_sites < self.min_sites:
+            raise ValueError(f"max_sites {self.max_sites} is below min_sites {self.min_sites}")
+        return self
+
+
+class Solver(Strict):
+    """HiGHS options."""
+
+    time_limit_s: Annotated[float, _quantity("s"), Field(gt=0)] = Field(
+        600.0, description="wall-clock limit, e.g. '10 min'"
+    )
+    mip_rel_gap: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    threads: Annotated[int, Field(ge=1, le=64)] = 1
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
+class Study(Strict):
+    """A dcplan planning study."""
+
+    _base_dir: Path | None = PrivateAttr(None)
+    _source: str = PrivateAttr("<study>")
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    description: str = ""
+    horizon: Horizon
+    fleet: Fleet
+    sites: Sites
+    chips: Chips = Field(default_factory=Chips)
+    cooling: Cooling = Field(default_factory=Cooling)
+    workload: Workload = Field(default_factory=Workload)
+    electrical: Electrical = Field(default_factory=Electrical)
+    costs: Costs = Field(default_factory=Costs)
+    limits: Limits = Field(default_factory=Limits)
+    solver: Solver = Field(default_factory=Solver)
+
+    @model_validator(mode="after")
+    def _targets_in_horizon(self):
+        years = range(self.horizon.first_year, self.horizon.last_year + 1)
+        bad = [t.year for t in [*self.fleet.gpus, *self.fleet.compute] if t.year not in years]
+        if bad:
+            raise ValueError(
+                f"fleet target years {sorted(set(bad))} fall outside the horizon "
+                f"{self.horizon.first_year}-{self.horizon.last_year}; move them or widen the horizon"
+            )
+        return self
+
+    def chip_ids(self) -> list[str]:
+        """Chips in the study: ``chips.use`` or those the targets name, plus custom parts."""
+        if self.chips.use is not None:
+            ids = list(self.chips.use)
+        else:
+            ids = [t.chip for t in self.fleet.gpus]
+            for target in self.fleet.compute:
+                ids.extend(target.chips or [])
+        ids.extend(c.chip_id for c in self.chips.custom)
+        return list(dict.fromkeys(ids))  # unique, in order
+
+    def to_yaml(self) -> str:
+        """The study as YAML in canonical units (what the plan stores)."""
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+
+
+# --------------------------------------------------------------------------- loading
+_FIXES = {
+    "extra_forbidden": "remove the key, or check its spelling against `dcplan schema`",
+    "missing": "add the field",
+    "literal_error": "use one of the allowed values",
+    "int_parsing": "write a whole number",
+    "int_from_float": "write a whole number",
+    "float_parsing": "write a number, or a quantity with units such as '132 kW'",
+    "greater_than_equal": "use a larger value",
+    "less_than_equal": "use a smaller value",
+    "greater_than": "use a larger value",
+    "less_than": "use a smaller value",
+    "string_pattern_mismatch": "follow the pattern shown",
+    "model_type": "write a mapping (key: value lines)",
+    "list_type": "write a list (- item lines)",
+    "dict_type": "write a mapping (key: value lines)",
+    "bool_type": "write true or false",
+    "bool_parsing": "write true or false",
+}
+
+
+def _location(source: str, loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("function-after[_chip_id(), str]",) or str(part).startswith(("function-", "union[")):
+            continue
+        elif part == "[key]":
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return f"{source}: {path or '(top level)'}"
+
+
+def _problems_from(error: ValidationError, source: str) -> list[Problem]:
+    problems = []
+    seen = set()
+    for item in error.errors(include_url=False):
+        loc = tuple(p for p in item["loc"] if not _is_union_tag(p))
+        message = item["msg"].removeprefix("Value error, ")
+        if "input" in item and "got" not in message and item["type"] != "missing" and not isinstance(
+            item["input"], Mapping | list
+        ):
+            message = f"{message} (got {item['input']!r})"
+        key = (loc, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        problems.append(Problem(_location(source, loc), message, _FIXES.get(item["type"], "")))
+    return problems
+
+
+def _is_union_tag(part) -> bool:
+    text = str(part)
+    return text.startswith(("function-", "union[", "tagged-union[")) or text in (
+        "float",
+        "int",
+        "str",
+        "dict[int,function-after[_nonneg(), float]]",
+    ) or text.startswith(("dict[", "list["))
+
+
+def _catalog_chip_ids() -> set[str]:
+    from dcplan.catalog import read_chips
+
+    try:
+        return set(read_chips().index)
+    except Exception:  # a broken catalog is reported where it is read, not here
+        return set()
+
+
+def parse_study(data: Any, source: str = "<study>") -> Study:
+    """Validate a study given as a mapping; raise SpecError listing every problem.
+
+    Parameters
+    ----------
+    data : mapping
+        The study, as loaded from YAML or built in code.
+    source : str
+        Name used in error messages (usually the file path).
+    """
+    if not isinstance(data, Mapping):
+        raise SpecError(
+            [Problem(source, f"a study must be a mapping of sections, got {type(data).__name__}",
+                     "start the file with keys such as name:, horizon:, fleet:, sites:")]
+        )
+    custom = data.get("chips", {}).get("custom", []) if isinstance(data.get("chips"), Mapping) else []
+    custom_ids = {c.get("chip_id") for c in custom if isinstance(c, Mapping)} if isinstance(custom, list) else set()
+    context = {"chip_ids": _catalog_chip_ids() | {i for i in custom_ids if isinstance(i, str)}}
+    try:
+        return Study.model_validate(dict(data), context=context)
+    except ValidationError as exc:
+        raise SpecError(_problems_from(exc, source), f"{source} is not a valid dcplan study") from None
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a YAML study file (or a shipped study by name).
+
+    Raises
+    ------
+    SpecError
+        Listing every problem: YAML syntax (with line), unknown keys, wrong units, bad values.
+    """
+    from dcplan.catalog import find_study
+
+    path = find_study(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([Problem(str(path), f"cannot read the file: {exc}", "check the path")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError([Problem(where, f"YAML syntax error: {problem}",
+                                 "fix the indentation or quoting at that line")]) from None
+    study = parse_study(data if data is not None else {}, str(path))
+    study._base_dir = Path(path).resolve().parent
+    study._source = str(path)
+    return study
+
+
+def resolve_path(study: Study, relative: str) -> Path:
+    """Resolve a path written in a study file against the file's folder."""
+    path = Path(relative).expanduser()
+    if path.is_absolute() or study._base_dir is None:
+        return path
+    return study._base_dir / path
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a study file."""
+    schema = Study.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "dcplan study"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2)
