@@ -1,0 +1,382 @@
+"""The ``dcplan`` command line: a thin typer app over the library.
+
+Exit codes: 0 a plan was found within the gap (or the command succeeded); 1 bad input;
+2 the study is infeasible (the diagnosis is printed); 3 the time limit passed with no
+feasible plan, or the solver failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dcplan.errors import DataError, DcplanError, InfeasibleError, SolveError, SpecError
+
+app = typer.Typer(
+    name="dcplan",
+    help="Plan where, when and how to build the datacenters for an AI accelerator fleet.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sites_app = typer.Typer(help="Browse the shipped candidate-site catalog.", no_args_is_help=True)
+data_app = typer.Typer(help="Rebuild or inspect the curated data tables.", no_args_is_help=True)
+app.add_typer(sites_app, name="sites")
+app.add_typer(data_app, name="data")
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+StudyArg = Annotated[str, typer.Argument(help="study YAML file, or the name of a shipped study")]
+
+
+def _fail_input(exc: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(EXIT_INPUT)
+
+
+@contextmanager
+def _phases(quiet: bool):
+    """Rich progress for the phases of a run; yields a callback the library reports to."""
+    if quiet:
+        yield lambda event, info=None: None
+        return
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def report(event: str, info: dict | None = None) -> None:
+        info = info or {}
+        phase = info.get("phase", event)
+        detail = info.get("detail", "")
+        if phase not in tasks:
+            for name, task_id in tasks.items():
+                if name != phase:
+                    progress.update(task_id, completed=1, total=1)
+            tasks[phase] = progress.add_task(phase, total=None, detail=detail)
+        else:
+            progress.update(tasks[phase], detail=detail)
+        if info.get("done"):
+            progress.update(tasks[phase], completed=1, total=1)
+
+    with progress:
+        yield report
+        for task_id in tasks.values():
+            progress.update(task_id, completed=1, total=1)
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log library messages")] = False,
+):
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def validate(study: StudyArg) -> None:
+    """Check a study file and report every problem at once."""
+    from dcplan.spec import load_study
+
+    try:
+        parsed = load_study(study)
+    except (SpecError, DataError) as exc:
+        raise _fail_input(exc) from None
+    console.print(
+        f"[green]valid:[/] {parsed.name} ({parsed.horizon.first_year}-{parsed.horizon.last_year}, "
+        f"chips {', '.join(parsed.chip_ids())})"
+    )
+
+
+@app.command()
+def schema(
+    out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout")] = None,
+) -> None:
+    """Print the JSON Schema of study files."""
+    from dcplan.spec import json_schema_text
+
+    text = json_schema_text()
+    if out is None:
+        typer.echo(text)
+    else:
+        from dcplan.atomic import write_text_atomic
+
+        write_text_atomic(out, text)
+        console.print(f"wrote {out}")
+
+
+@app.command()
+def inputs(
+    study: StudyArg,
+    out: Annotated[Path, typer.Option(help="netCDF file to write")] = Path("inputs.nc"),
+    hourly: Annotated[bool, typer.Option(help="keep the hourly dimension")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Build the coefficient dataset of a study and write it as netCDF."""
+    from dcplan.inputs import build_inputs, write_inputs
+    from dcplan.spec import load_study
+
+    try:
+        parsed = load_study(study)
+        with _phases(quiet) as report:
+            ds = build_inputs(parsed, keep_hourly=hourly, progress=report)
+            write_inputs(ds, out)
+    except (SpecError, DataError) as exc:
+        raise _fail_input(exc) from None
+    if not quiet:
+        console.print(
+            f"wrote {out}: {ds.sizes['site']} sites x {ds.sizes['chip']} chips x "
+            f"{ds.sizes['cooling']} cooling x {ds.sizes['year']} years"
+        )
+
+
+@app.command()
+def run(
+    study: StudyArg,
+    out: Annotated[Optional[Path], typer.Option(help="output folder (default runs/<study name>)")] = None,
+    time_limit: Annotated[Optional[str], typer.Option(help="solver time limit, e.g. '5 min'")] = None,
+    gap: Annotated[Optional[float], typer.Option(help="relative MIP gap, e.g. 0.01")] = None,
+    report: Annotated[bool, typer.Option(help="write the HTML report and figures")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or summary")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print summary.json to stdout")] = False,
+) -> None:
+    """Solve a study and write plan.nc, sites.gpkg, summary.json and a report."""
+    from dcplan.run import run_study
+    from dcplan.spec import load_study
+    from dcplan.units import to_canonical
+
+    started = time.perf_counter()
+    try:
+        parsed = load_study(study)
+        options = {}
+        if time_limit is not None:
+            options["time_limit_s"] = to_canonical(time_limit, "s", field="--time-limit")
+        if gap is not None:
+            options["mip_rel_gap"] = gap
+        out_dir = out or Path("runs") / _slug(parsed.name)
+    except (SpecError, DataError, ValueError) as exc:
+        raise _fail_input(exc) from None
+
+    try:
+        with _phases(quiet or as_json) as progress:
+            plan = run_study(parsed, out=out_dir, report=report, progress=progress, **options)
+    except (SpecError, DataError) as exc:
+        raise _fail_input(exc) from None
+    except InfeasibleError as exc:
+        err_console.print(f"[bold red]infeasible:[/] {exc}")
+        if exc.diagnosis:
+            err_console.print(str(exc.diagnosis))
+        raise typer.Exit(EXIT_INFEASIBLE) from None
+    except SolveError as exc:
+        err_console.print(f"[bold red]no plan:[/] {exc}")
+        raise typer.Exit(EXIT_NO_PLAN) from None
+
+    summary = plan.summary_dict()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    elif not quiet:
+        _print_summary(plan, summary, out_dir, time.perf_counter() - started)
+
+
+def _slug(name: str) -> str:
+    keep = [c.lower() if c.isalnum() else "_" for c in name.strip()]
+    return "".join(keep).strip("_") or "study"
+
+
+def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
+    audit = summary.get("audit", {})
+    console.print(
+        f"\n[bold]{summary.get('study', '')}[/]  status [green]{summary['status']}[/]  "
+        f"NPV cost ${summary['objective_usd'] / 1e9:,.2f} bn  gap {summary.get('mip_gap', 0):.2%}  "
+        f"sites opened {summary['sites_opened']}  audit "
+        + ("[green]passed[/]" if audit.get("ok", False) else "[red]FAILED[/]")
+    )
+    table = Table(title="Plan by year", show_lines=False)
+    table.add_column("year", justify="right")
+    columns = [
+        ("it_capacity_mw", "IT MW", "{:,.0f}"),
+        ("gpus", "GPUs", "{:,.0f}"),
+        ("facility_peak_mw", "peak MW", "{:,.0f}"),
+        ("energy_mwh", "energy GWh", "{:,.0f}"),
+        ("water_m3", "water ML", "{:,.0f}"),
+        ("co2_t", "CO2 kt", "{:,.0f}"),
+        ("capex_usd", "capex $M", "{:,.0f}"),
+        ("opex_usd", "opex $M", "{:,.0f}"),
+    ]
+    scale = {"energy_mwh": 1e-3, "water_m3": 1e-3, "co2_t": 1e-3, "capex_usd": 1e-6, "opex_usd": 1e-6}
+    for _, label, _ in columns:
+        table.add_column(label, justify="right")
+    for row in summary.get("years", []):
+        cells = [str(row["year"])]
+        for key, _, fmt in columns:
+            cells.append(fmt.format(row.get(key, 0.0) * scale.get(key, 1.0)))
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"outputs in {out_dir}  ({wall:.1f} s)")
+
+
+@app.command("report")
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="folder of a finished run")],
+) -> None:
+    """Rebuild the HTML report and figures of a finished run."""
+    from dcplan.report import write_report
+    from dcplan.results import Plan
+
+    try:
+        plan = Plan.from_dir(run_dir)
+        index = write_report(plan, run_dir / "report")
+    except (DataError, FileNotFoundError, OSError) as exc:
+        raise _fail_input(exc) from None
+    console.print(f"report: {index}")
+
+
+@app.command()
+def sweep(
+    study: StudyArg,
+    vary: Annotated[
+        list[str],
+        typer.Option("--vary", help="field=v1,v2,... e.g. limits.block_mw=10,20 (repeatable)"),
+    ],
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/sweep"),
+    workers: Annotated[int, typer.Option(help="local worker processes")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(help="address of a Dask scheduler")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Solve every combination of the varied fields, in parallel on Dask."""
+    from dcplan.spec import load_study
+    from dcplan.sweep import parse_vary, run_sweep
+
+    try:
+        base = load_study(study)
+        grid = parse_vary(vary)
+    except (SpecError, DataError, ValueError) as exc:
+        raise _fail_input(exc) from None
+    with _phases(quiet) as progress:
+        table = run_sweep(base, grid, out=out, workers=workers, scheduler=scheduler, progress=progress)
+    if not quiet:
+        console.print(table.to_string(index=False))
+        console.print(f"sweep results in {out}")
+
+
+@sites_app.command("list")
+def sites_list(
+    state: Annotated[Optional[list[str]], typer.Option(help="2-letter state (repeatable)")] = None,
+    iso: Annotated[Optional[list[str]], typer.Option(help="ISO/region (repeatable)")] = None,
+    min_kv: Annotated[Optional[float], typer.Option(help="minimum nearby grid voltage [kV]")] = None,
+    max_price: Annotated[Optional[float], typer.Option(help="max electricity price [USD/MWh]")] = None,
+    max_water_stress: Annotated[Optional[str], typer.Option(help="e.g. medium_high")] = None,
+    limit: Annotated[int, typer.Option(help="rows to show")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List candidate sites from the shipped catalog, filtered."""
+    from dcplan.sites import filter_sites, load_catalog
+
+    try:
+        gdf = filter_sites(
+            load_catalog(),
+            states=state,
+            isos=iso,
+            min_kv=min_kv,
+            max_price_usd_per_mwh=max_price,
+            water_stress=max_water_stress,
+        )
+    except (DataError, ValueError) as exc:
+        raise _fail_input(exc) from None
+    columns = ["site_id", "name", "state", "iso", "max_grid_kv", "electricity_usd_per_mwh",
+               "co2_t_per_mwh", "climate_zone", "water_stress", "land_mw"]
+    columns = [c for c in columns if c in gdf.columns]
+    shown = gdf[columns].head(limit)
+    if as_json:
+        typer.echo(shown.to_json(orient="records"))
+        return
+    table = Table(title=f"{len(gdf)} candidate sites (showing {len(shown)})")
+    for column in columns:
+        table.add_column(column, justify="right" if shown[column].dtype.kind in "if" else "left")
+    for row in shown.itertuples(index=False):
+        table.add_row(*[f"{v:,.3g}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+
+
+@sites_app.command("show")
+def sites_show(site_id: Annotated[str, typer.Argument(help="site id from `dcplan sites list`")]) -> None:
+    """Show every attribute of one catalog site."""
+    from dcplan.sites import load_catalog
+
+    gdf = load_catalog()
+    match = gdf[gdf["site_id"] == site_id]
+    if match.empty:
+        err_console.print(f"[bold red]error:[/] no site {site_id!r} in the catalog "
+                          "(fix: pick an id from `dcplan sites list`)")
+        raise typer.Exit(EXIT_INPUT)
+    row = match.iloc[0]
+    table = Table(title=site_id, show_header=False)
+    for column, value in row.items():
+        if column == "geometry":
+            value = f"{value.y:.4f} N, {value.x:.4f} E"
+        table.add_row(str(column), str(value))
+    console.print(table)
+
+
+@data_app.command("build-sites")
+def data_build_sites(
+    source: Annotated[Path, typer.Option("--from", help="folder laid out like ../shared/data")],
+    out: Annotated[Optional[Path], typer.Option(help="target data folder (default: the project's data/)")] = None,
+) -> None:
+    """Rebuild the site catalog and region tables from the public source files."""
+    from dcplan.catalog import data_dir
+    from dcplan.sitebuild import build_catalog
+
+    target = out or data_dir()
+    try:
+        written = build_catalog(source, target)
+    except (DataError, FileNotFoundError) as exc:
+        raise _fail_input(exc) from None
+    for path in written or []:
+        console.print(f"wrote {path}")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the shipped data tables and studies."""
+    from dcplan.catalog import data_dir, list_models
+
+    root = data_dir()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".md"):
+        console.print(f"data   {path.relative_to(root)}")
+    for path in list_models():
+        console.print(f"model  {path.stem}")
+
+
+def main() -> None:  # pragma: no cover - console-script entry
+    try:
+        app()
+    except DcplanError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(EXIT_INPUT)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
