@@ -359,9 +359,6 @@ class Costs(Strict):
         25e6, description="fixed cost of opening a site: land, roads, shell share, fees"
     )
     carbon_price_usd_per_t: YearlyUSDPerT = Field(0.0, description="carbon price, flat or by year")
-    electricity_escalation: Annotated[float, _quantity("1"), Field(ge=-0.2, le=0.2)] = Field(
-        0.0, description="real change of electricity prices per year"
-    )
     facility_capex_multiplier: Annotated[float, Field(gt=0, le=5)] = 1.0
 
 
@@ -531,8 +528,12 @@ def parse_study(data: Any, source: str = "<study>") -> Study:
                      "start the file with keys such as name:, horizon:, fleet:, sites:")]
         )
     custom = data.get("chips", {}).get("custom", []) if isinstance(data.get("chips"), Mapping) else []
-    custom_ids = {c.get("chip_id") for c in custom if isinstance(c, Mapping)} if isinstance(custom, list) else set()
-    context = {"chip_ids": _catalog_chip_ids() | {i for i in custom_ids if isinstance(i, str)}}
+    custom_ids = set()
+    if isinstance(custom, list):
+        for chip in custom:
+            if isinstance(chip, Mapping) and isinstance(chip.get("chip_id"), str):
+                custom_ids.add(chip["chip_id"])
+    context = {"chip_ids": _catalog_chip_ids() | custom_ids}
     try:
         return Study.model_validate(dict(data), context=context)
     except ValidationError as exc:

@@ -166,6 +166,9 @@ def to_canonical(value, unit: str, *, field: str = "value") -> float:
             f"expected a quantity convertible to {unit} (e.g. '{_example(unit)}')"
         )
         raise ValueError(msg) from exc
+    except Exception as exc:  # offset-unit arithmetic and other pint failures
+        msg = f"{field}: cannot convert {value!r} to {unit} ({exc})"
+        raise ValueError(msg) from exc
 
 
 def _example(unit: str) -> str:
