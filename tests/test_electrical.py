@@ -1,0 +1,149 @@
+"""Tests of dcplan.physics.electrical (transformer, UPS, distribution, redundancy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from dcplan.physics import electrical as el
+from dcplan.physics.loads import training_load
+
+LOADS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0])
+
+
+def test_transformer_matches_doe_level():
+    # 10 CFR 431.196(b): 2,500 kVA liquid-immersed three-phase, 99.53 % at 50 % load
+    assert el.transformer_efficiency(0.5) == pytest.approx(0.9953, abs=5e-5)
+    # hand computation of the loss model: 0.25 / (0.25 + 0.001 + 0.0055 * 0.0625)
+    assert el.transformer_efficiency(0.25) == pytest.approx(0.25 / 0.25134375, rel=1e-12)
+    assert el.transformer_efficiency(0.0) == 0.0
+    # a lossless transformer is perfect at any load, and 0/0 is reported as 0
+    assert el.transformer_efficiency(0.7, 0.0, 0.0) == 1.0
+    assert el.transformer_efficiency(0.0, 0.0, 0.0) == 0.0
+
+
+def test_ups_within_published_ranges_and_falls_at_low_load():
+    dc = el.ups_efficiency(LOADS)
+    eco = el.ups_efficiency(LOADS, mode="eco")
+    # check 6: double conversion <= ~96-97 %; eco 98-99 % at normal loads
+    assert dc.max() <= 0.97
+    assert 0.95 <= el.ups_efficiency(0.5) <= 0.97
+    assert 0.98 <= el.ups_efficiency(0.5, "eco") <= 0.99
+    # Ton & Fortenbury (LBNL 2005): efficiency falls at part load; Riello: ~85 % at
+    # 20-25 % for older units, so a modern curve sits at or above that
+    assert (np.diff(dc[:5]) > 0).all()
+    assert 0.85 <= el.ups_efficiency(0.2) < el.ups_efficiency(0.5)
+    assert (eco > dc).all()
+
+
+def test_distribution_known_value():
+    # 1.5 % resistive loss at rated load -> 1/(1.015); half load -> 1/(1.0075)
+    assert el.distribution_efficiency(1.0) == pytest.approx(1 / 1.015)
+    assert el.distribution_efficiency(0.5) == pytest.approx(1 / 1.0075)
+
+
+def test_every_stage_and_chain_below_one():
+    for value in (
+        el.transformer_efficiency(LOADS),
+        el.ups_efficiency(LOADS),
+        el.ups_efficiency(LOADS, "eco"),
+        el.distribution_efficiency(LOADS),
+        el.chain_efficiency(LOADS),
+        el.chain_efficiency(LOADS, redundancy="N", ups_mode="eco"),
+    ):
+        assert (value < 1).all() and (value > 0).all()
+
+
+def test_chain_is_product_of_stages_at_the_unit_load():
+    x = 0.8
+    unit = x / 2  # 2N: every unit carries half
+    expected = (el.ups_efficiency(unit) * el.transformer_efficiency(unit) ** 2
+                * el.distribution_efficiency(unit))
+    assert el.chain_efficiency(x, redundancy="2N") == pytest.approx(expected)
+    # at part load redundancy costs efficiency: 2N units run where fixed losses dominate
+    for low in (0.2, 0.3):
+        assert el.chain_efficiency(low, "2N") < el.chain_efficiency(low, "N")
+        assert el.chain_efficiency(low, "2(N+1)") < el.chain_efficiency(low, "2N")
+    assert el.chain_efficiency(x, transformer_stages=1) > el.chain_efficiency(x)
+
+
+def test_loss_fraction_plausible_pue_adder():
+    # 2N double conversion at 80 % load: ~6 % of IT; eco ~3 %; both well under the
+    # ~0.1 overhead of a hyperscale PUE 1.10 for eco (Google 2024 report)
+    dc = el.electrical_loss_fraction(0.8)
+    eco = el.electrical_loss_fraction(0.8, ups_mode="eco")
+    assert 0.04 <= dc <= 0.09
+    assert 0.02 <= eco <= 0.04
+    assert dc == pytest.approx(1 / el.chain_efficiency(0.8) - 1)
+    # losses per unit IT rise at low load
+    low = el.electrical_loss_fraction(0.2)
+    assert low > dc
+
+
+def test_loss_fraction_over_hourly_curve_is_fast_and_vectorised():
+    curve = training_load()
+    losses = el.electrical_loss_fraction(curve.series)
+    assert losses.shape == (8760,)
+    assert (losses > 0).all()
+    # hours with checkpoint dips have slightly higher relative losses
+    assert losses[curve.series.argmin()] > losses[curve.series.argmax()]
+
+
+def test_scalar_ndarray_dataarray_agree():
+    da = xr.DataArray(LOADS, dims="hour")
+    for func in (el.transformer_efficiency, el.ups_efficiency, el.distribution_efficiency,
+                 el.chain_efficiency, el.electrical_loss_fraction):
+        arr = func(LOADS)
+        out = func(da)
+        assert isinstance(out, xr.DataArray) and out.dims == ("hour",), func.__name__
+        np.testing.assert_allclose(out.values, arr)
+        for i, value in enumerate(LOADS):
+            assert func(float(value)) == pytest.approx(arr[i]), func.__name__
+
+
+@pytest.mark.parametrize(
+    ("scheme", "modules", "factor"),
+    [("N", 4, 1.0), ("N+1", 4, 1.25), ("N+1", 2, 1.5), ("2N", 4, 2.0),
+     ("2(N+1)", 4, 2.5), ("2(N+1)", 3, 8 / 3), ("2n", 4, 2.0), ("N + 1", 5, 1.2)],
+)
+def test_redundancy_factor(scheme, modules, factor):
+    # check 7: installed >= N (Tier I), N+1 (Tier II/III), 2N or 2(N+1) (Tier IV)
+    assert el.redundancy_factor(scheme, modules) == pytest.approx(factor)
+
+
+def test_redundancy_invalid_scheme_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"valid schemes: N, N\+1, 2N, 2\(N\+1\)"):
+        el.redundancy_factor("3N")
+    with pytest.raises(ValueError, match="modules"):
+        el.redundancy_factor("N+1", modules=0)
+    with pytest.raises(ValueError, match="unknown redundancy"):
+        el.chain_efficiency(0.5, redundancy="tier4")
+
+
+def test_facility_power_sum_and_validation():
+    assert el.facility_power(100.0, 12.0, 6.0, 1.5) == pytest.approx(119.5)
+    it = np.array([100.0, 50.0])
+    total = el.facility_power(it, 0.1 * it, el.electrical_loss_fraction(0.8) * it)
+    assert (total / it > 1).all()
+    with pytest.raises(ValueError, match="mechanical"):
+        el.facility_power(100.0, -1.0, 5.0)
+    with pytest.raises(ValueError, match="electrical_losses"):
+        el.facility_power(100.0, 1.0, np.nan)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: el.ups_efficiency(0.5, mode="online"), "valid modes"),
+        (lambda: el.ups_efficiency(-0.1), "load_fraction"),
+        (lambda: el.transformer_efficiency(0.5, no_load_loss=-0.01), "no_load_loss"),
+        (lambda: el.chain_efficiency(1.5), "load_fraction"),
+        (lambda: el.chain_efficiency(0.5, transformer_stages=1.5), "transformer_stages"),
+        (lambda: el.electrical_loss_fraction(0.0), "load_fraction"),
+        (lambda: el.distribution_efficiency(0.5, full_load_loss=0.5), "full_load_loss"),
+    ],
+)
+def test_invalid_inputs(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
