@@ -158,7 +158,8 @@ def as_cooling_params(params) -> xr.Dataset:
 
 def _values(da, mask):
     if "cooling" in da.dims:
-        return {str(k): v.item() for k, v in zip(da["cooling"].values[mask.values],
+        return {str(k): (v.item() if hasattr(v, "item") else v)
+                for k, v in zip(da["cooling"].values[mask.values],
                                                  da.values[mask.values])}
     return da.item()
 
@@ -467,16 +468,20 @@ def cooling_annual(params, dry_bulb_c, wet_bulb_c, *, pressure_pa=101325.0,
                                           and lead in pressure_pa.dims) else pressure_pa
         mech, water = cooling_hourly(params, d, w, pressure_pa=pres,
                                      liquid_heat_fraction=liquid_heat_fraction)
+        # sums over 8,760 hours in float64 (the hourly model may run in float32)
+        mech, water = mech.astype(float), water.astype(float)
         elec = _sel(electrical_loss_fraction, sel)
         other = _sel(other_fraction, sel)
         it = load.isel(sel) if (isinstance(load, xr.DataArray) and lead in load.dims) else load
         it_total = it.sum(dim)
         facility = it * (1.0 + mech + elec + other)
-        pue_hour = facility / it.where(it > 0)
         peak_idx = facility.argmax(dim)
+        it_b = it.broadcast_like(facility)
+        pue_peak_ = (facility.isel({dim: peak_idx}).drop_vars(dim, errors="ignore")
+                     / it_b.isel({dim: peak_idx}).drop_vars(dim, errors="ignore"))
         pieces.append(xr.Dataset({
             "pue_annual": facility.sum(dim) / it_total,
-            "pue_peak": pue_hour.isel({dim: peak_idx}),
+            "pue_peak": pue_peak_,
             "wue_l_per_kwh": (water * it).sum(dim) / it_total,
             "mech_fraction_mean": (mech * it).sum(dim) / it_total,
         }))

@@ -1,0 +1,195 @@
+"""Cooling technologies: hourly model, Green Grid metrics and climate acceptance checks."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from dcplan import catalog, weather
+from dcplan.physics import cooling
+
+IDS = ["air_chiller", "air_evap", "rdhx", "dlc_dry", "dlc_tower", "immersion"]
+
+# Station statistics (climate.onebuilding.org TMYx index, as in data/climate_stations.csv):
+# cooling 0.4 % / heating 99.6 % design dry bulb [degC], HDD18, CDD10 [K day], moisture, elevation
+STATIONS = pd.DataFrame({
+    "cooling_design_db_c": [35.6, 42.8, 28.2, 28.7],
+    "heating_design_db_c": [1.5, 5.7, -1.0, -24.5],
+    "hdd18": [570.0, 566.0, 2340.0, 4940.0],
+    "cdd10": [4430.0, 5338.0, 1290.0, 1460.0],
+    "moisture": ["A", "B", "C", "A"],
+    "elevation_m": [30.0, 337.0, 137.0, 74.0],
+    "lat": [29.98, 33.43, 47.44, 46.79],
+}, index=pd.Index(["houston", "phoenix", "seattle", "quebec"], name="site"))
+# Quebec City (Jean Lesage Intl, WMO 717140): ASHRAE Handbook Fundamentals 2021 climatic
+# design conditions give 99.6 % heating -24.5 degC and 0.4 % cooling 28.7 degC; Environment
+# Canada 1991-2020 normals give ~4,940 HDD18 and ~1,460 CDD10 (approximate, for this test).
+
+ELEC, OTHER = 0.05, 0.015  # typical electrical-chain losses (0.03-0.06) and other (0.01-0.02)
+
+
+@pytest.fixture(scope="module")
+def params():
+    return catalog.read_cooling()
+
+
+@pytest.fixture(scope="module")
+def annual(params):
+    year = weather.synthetic_year_from_table(STATIONS)
+    return cooling.cooling_annual(params, year.temp_air_c, year.wet_bulb_c,
+                                  pressure_pa=year.pressure_pa,
+                                  electrical_loss_fraction=ELEC, other_fraction=OTHER)
+
+
+def test_table_has_six_technologies_in_sourced_ranges(params):
+    assert sorted(params.index) == sorted(IDS)
+    # Cushman & Wakefield 2025: US $9.3-15.0M/MW; Turner & Townsend: +7-10 % for liquid
+    assert params["facility_capex_usd_per_mw"].between(9e6, 15e6).all()
+    liquid = params.loc[params["liquid"], "facility_capex_usd_per_mw"]
+    assert (liquid / params.loc["air_chiller", "facility_capex_usd_per_mw"]).between(1.07, 1.20).all()
+    # physical_facts check 1 / sect. 3a: air hall 40 kW; RDHx ~80 kW; NVL72 racks 120-150 kW
+    assert params.loc["air_chiller", "max_rack_kw"] == 40
+    assert params.loc["rdhx", "max_rack_kw"] <= 80
+    assert (params.loc[["dlc_dry", "dlc_tower"], "max_rack_kw"] >= 132).all()
+    assert params.loc["immersion", "max_rack_kw"] <= 150
+    # ASHRAE TC9.9 A1: recommended 18-27 degC inlet
+    assert params.loc[params["air_cooled_it"], "supply_c"].between(18, 27).all()
+
+
+def test_dlc_dry_temperate_annual_pue(annual):
+    # brief + physical_facts 3c (hyperscale/liquid 1.08-1.20): dlc_dry in a temperate
+    # climate (Seattle) has annual PUE 1.05-1.25 with typical electrical and other loads
+    assert 1.05 <= float(annual.pue_annual.sel(site="seattle", cooling="dlc_dry")) <= 1.25
+
+
+def test_air_chiller_houston_at_least_1p3(annual):
+    # physical_facts 3c: Compass's modelled Houston air-economised design 1.55; new large
+    # facilities ~1.3; the brief requires >= 1.3 for air_chiller in Houston
+    assert float(annual.pue_annual.sel(site="houston", cooling="air_chiller")) >= 1.3
+
+
+def test_tower_plant_without_economiser_wue(params):
+    # physical_facts check 4: tower plant without economisation <= 1.48 x (1.1-1.2) x 1.33
+    # ~ 2.0-2.4 L/kWh; the brief's band is 1.5-2.5
+    p = params.loc[["rdhx", "dlc_tower"]].copy()
+    p["economiser"] = False
+    year = weather.synthetic_year_from_table(STATIONS)
+    res = cooling.cooling_annual(p, year.temp_air_c, year.wet_bulb_c,
+                                 pressure_pa=year.pressure_pa)
+    assert float(res.wue_l_per_kwh.min()) >= 1.5
+    assert float(res.wue_l_per_kwh.max()) <= 2.5
+
+
+@pytest.mark.parametrize("tech", IDS)
+def test_hot_sites_worse_than_cool_sites(annual, tech):
+    # physical_facts check 5: same design shows a higher PUE and/or WUE in Phoenix or
+    # Houston than in Seattle or Quebec
+    pue, wue = annual.pue_annual.sel(cooling=tech), annual.wue_l_per_kwh.sel(cooling=tech)
+    for hot in ("houston", "phoenix"):
+        for cool in ("seattle", "quebec"):
+            assert pue.sel(site=hot) > pue.sel(site=cool) or wue.sel(site=hot) > wue.sel(site=cool)
+
+
+def test_pue_within_physical_bounds(annual):
+    # physical_facts check 3: 1.03 <= PUE <= ~2.0; peak >= annual
+    assert float(annual.pue_annual.min()) >= 1.03
+    assert float(annual.pue_peak.max()) <= 2.0
+    assert bool((annual.pue_peak >= annual.pue_annual - 1e-9).all())
+    assert set(annual.pue_annual.dims) == {"site", "cooling"}
+
+
+def test_dry_technologies_use_no_water(annual):
+    for tech in ("air_chiller", "dlc_dry", "immersion"):
+        assert float(annual.wue_l_per_kwh.sel(cooling=tech).max()) == 0.0
+
+
+def test_evaporative_water_bounded_by_latent_heat(params):
+    # physical_facts check 4: evaporation <= heat rejected / latent heat
+    mech, water = cooling.cooling_hourly(params.loc[["dlc_tower"]], 35.0, 28.0)
+    heat = 1.0 + mech[0] - params.loc["dlc_tower", "rejection_fan_fraction"] * 0  # >= heat
+    n = params.loc["dlc_tower", "cycles_of_concentration"]
+    assert water[0] <= (1.0 + mech[0]) * 3600 / 2400 * n / (n - 1) + 0.01
+    assert heat > 1.0
+
+
+def test_chiller_cop_rating_point_and_lift():
+    # at the AHRI rating point the COP is the rated COP; lower lift raises it
+    assert cooling.chiller_cop(6.7, 35.0, 2.9, 6.7, 35.0, 15.0, 10.0) == pytest.approx(2.9)
+    assert cooling.chiller_cop(15.0, 20.0, 2.9, 6.7, 35.0, 15.0, 10.0) > 2.9
+    assert cooling.chiller_cop(15.0, -30.0, 2.9, 6.7, 35.0, 15.0, 6.0) == 6.0
+
+
+def test_economiser_hours_follow_envelope(params):
+    p = params.loc[["air_chiller"]]
+    cold, _ = cooling.cooling_hourly(p, 10.0, 5.0)  # dry, cold: free air cooling
+    hot, _ = cooling.cooling_hourly(p, 38.0, 20.0)   # above the return temperature
+    humid, _ = cooling.cooling_hourly(p, 22.0, 21.0)  # dew point ~20.6 > 15 degC limit
+    assert cold[0] < humid[0] <= hot[0]
+
+
+def test_scalar_ndarray_dataarray_agree(params):
+    tdb = np.array([[-5.0, 12.0, 30.0], [20.0, 35.0, 41.0]])
+    twb = np.array([[-6.0, 8.0, 24.0], [15.0, 25.0, 22.0]])
+    m_arr, w_arr = cooling.cooling_hourly(params, tdb, twb)
+    assert m_arr.shape == (6, 2, 3)
+    m_da, w_da = cooling.cooling_hourly(params, xr.DataArray(tdb, dims=("site", "hour")),
+                                        xr.DataArray(twb, dims=("site", "hour")))
+    assert m_da.dims == ("cooling", "site", "hour")
+    assert list(m_da.cooling.values) == list(params.index)
+    np.testing.assert_allclose(m_da.values, m_arr)
+    np.testing.assert_allclose(w_da.values, w_arr)
+    row = params.loc["dlc_tower"]
+    k = list(params.index).index("dlc_tower")
+    for i in np.ndindex(tdb.shape):
+        m, w = cooling.cooling_hourly(row, float(tdb[i]), float(twb[i]))
+        assert isinstance(m, float)
+        assert m == pytest.approx(m_arr[(k,) + i]) and w == pytest.approx(w_arr[(k,) + i])
+
+
+def test_liquid_heat_fraction_override(params):
+    base, _ = cooling.cooling_hourly(params.loc[["dlc_dry"]], 30.0, 20.0)
+    more, _ = cooling.cooling_hourly(params.loc[["dlc_dry"]], 30.0, 20.0,
+                                     liquid_heat_fraction=0.95)
+    assert more[0] < base[0]  # less residual air on chillers
+    air, _ = cooling.cooling_hourly(params.loc[["air_chiller"]], 30.0, 20.0,
+                                    liquid_heat_fraction=0.95)
+    air0, _ = cooling.cooling_hourly(params.loc[["air_chiller"]], 30.0, 20.0)
+    assert air[0] == air0[0]  # no liquid path: override ignored
+
+
+def test_green_grid_metrics():
+    # The Green Grid WP49: PUE = total facility energy / IT energy
+    assert cooling.pue(1000.0, 150.0, 50.0, 15.0) == pytest.approx(1.215)
+    it = np.array([100.0, 50.0])
+    fac = np.array([110.0, 70.0])
+    assert cooling.annual_pue(it, fac) == pytest.approx(180.0 / 150.0)  # not mean(1.1, 1.4)
+    assert cooling.peak_pue(it, fac) == pytest.approx(1.1)
+    da = cooling.annual_pue(xr.DataArray(it, dims="hour"), xr.DataArray(fac, dims="hour"))
+    assert float(da) == pytest.approx(1.2)
+    # ISO/IEC 30134-9: WUE = site water L / IT kWh
+    assert cooling.wue(1.8e6, 1e6) == pytest.approx(1.8)
+
+
+def test_invalid_inputs(params):
+    with pytest.raises(ValueError, match="IT"):
+        cooling.pue(0.0, 1.0)
+    with pytest.raises(ValueError, match="PUE < 1"):
+        cooling.annual_pue([1.0, 1.0], [0.5, 0.5])
+    with pytest.raises(ValueError, match="WUE"):
+        cooling.wue(1.0, 0.0)
+    with pytest.raises(ValueError, match="wet bulb cannot be above"):
+        cooling.cooling_hourly(params, 20.0, 25.0)
+    with pytest.raises(ValueError, match="finite"):
+        cooling.cooling_hourly(params, np.nan, 10.0)
+    bad = params.copy()
+    bad.loc["rdhx", "cycles_of_concentration"] = 1.0
+    bad.loc["air_evap", "sink"] = "lake"
+    with pytest.raises(ValueError, match="cycles_of_concentration") as info:
+        cooling.cooling_hourly(bad, 20.0, 15.0)
+    assert "sink" in str(info.value) and "rdhx" in str(info.value)
+    with pytest.raises(ValueError, match="lack column"):
+        cooling.cooling_hourly(params.drop(columns=["supply_c"]), 20.0, 15.0)
+    with pytest.raises(ValueError, match="liquid_heat_fraction"):
+        cooling.cooling_hourly(params, 20.0, 15.0, liquid_heat_fraction=1.5)
