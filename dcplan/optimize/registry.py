@@ -1,0 +1,98 @@
+"""Every variable and constraint of the siting model: name, dims, unit, description.
+
+One source for the formulation docs, the units stamped on the Plan and the tests that check
+every family is built and audited. Model units are scaled for numerical stability: GPUs in
+thousands, money in millions of USD (see docs/formulation.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model component."""
+
+    name: str
+    dims: tuple[str, ...]
+    unit: str
+    description: str
+    family: str
+    builder: str
+
+
+VARIABLES: dict[str, Entry] = {
+    e.name: e
+    for e in [
+        Entry("site_open", ("site",), "1", "site is opened (binary)", "site_open", "add_variables"),
+        Entry("it_blocks", ("site", "cooling", "year"), "block", "installed IT capacity in blocks of block_mw (integer, cumulative)", "it_capacity", "add_variables"),
+        Entry("ic_select", ("site", "option"), "1", "interconnect option chosen (binary)", "ic_choice", "add_variables"),
+        Entry("ic_mw", ("site", "option", "year"), "MW", "interconnect MW energised (cumulative)", "ic_phase", "add_variables"),
+        Entry("gpus", ("site", "chip", "cooling", "year"), "kGPU", "GPUs online", "gpu_stock", "add_variables"),
+        Entry("gpus_new", ("site", "chip", "cooling", "year"), "kGPU", "GPUs deployed (vintage)", "gpu_stock", "add_variables"),
+        Entry("shortfall_gpus", ("chip", "year"), "kGPU", "GPUs short of target_gpus (soft target only)", "target", "add_variables"),
+        Entry("shortfall_pflops", ("year",), "kPFLOPS", "PFLOPS short of target_pflops (soft target only)", "target", "add_variables"),
+        Entry("it_total_mw", ("year",), "MW", "fleet IT capacity (for the ISO share)", "iso_share", "add_variables"),
+    ]
+}
+
+CONSTRAINTS: dict[str, Entry] = {
+    e.name: e
+    for e in [
+        Entry("gpu_stock_balance", ("site", "chip", "cooling", "year"), "kGPU", "online = online last year + deployed - retired after service_life_yr", "gpu_stock", "add_gpu_stock"),
+        Entry("target_gpus_min", ("chip", "year"), "kGPU", "GPUs of each chip online >= target_gpus", "target", "add_target"),
+        Entry("target_pflops_min", ("year",), "kPFLOPS", "dense PFLOPS of allowed chips online >= target_pflops", "target", "add_target"),
+        Entry("it_capacity_max", ("site", "cooling", "year"), "MW", "GPU IT load <= installed IT capacity of that cooling", "it_capacity", "add_it_capacity"),
+        Entry("it_blocks_monotone", ("site", "cooling", "year"), "block", "installed IT never decreases", "it_monotone", "add_it_capacity"),
+        Entry("build_rate_max", ("site", "year"), "MW", "IT MW commissioned per year <= max_build_mw_per_yr", "build_rate", "add_build_rate"),
+        Entry("land_max", ("site",), "MW", "installed IT <= land_mw", "land", "add_land"),
+        Entry("site_open_capacity", ("site",), "MW", "IT capacity only at opened sites", "site_open", "add_site_open"),
+        Entry("sites_min", (), "site", "sites opened >= min_sites", "site_count", "add_site_count"),
+        Entry("sites_max", (), "site", "sites opened <= max_sites", "site_count", "add_site_count"),
+        Entry("facility_peak_max", ("site", "year"), "MW", "facility peak <= interconnect MW energised", "facility_peak", "add_facility_peak"),
+        Entry("ic_phase_max", ("site", "option", "year"), "MW", "interconnect MW added per year <= ic_phase_mw_per_yr", "ic_phase", "add_interconnect"),
+        Entry("ic_mw_monotone", ("site", "option", "year"), "MW", "energised MW never decrease", "ic_monotone", "add_interconnect"),
+        Entry("ic_capacity_max", ("site", "option"), "MW", "energised MW <= ic_capacity_mw of a chosen option", "ic_capacity", "add_interconnect"),
+        Entry("ic_choice_max", ("site",), "1", "at most one option per site, only at opened sites", "ic_choice", "add_interconnect"),
+        Entry("water_cap_max", ("site", "year"), "1000 m**3", "on-site water <= water_cap_m3_per_yr", "water_cap", "add_water_cap"),
+        Entry("capex_budget_max", ("year",), "MUSD", "capital spent in the year <= capex_budget_usd", "capex_budget", "add_capex_budget"),
+        Entry("carbon_cap_max", ("year",), "kt", "fleet CO2 <= carbon_cap_t", "carbon_cap", "add_carbon_cap"),
+        Entry("it_total_def", ("year",), "MW", "fleet IT capacity = sum of site IT capacity", "iso_share", "add_iso_share"),
+        Entry("iso_share_max", ("iso", "year"), "MW", "IT capacity in one ISO <= max_iso_share x fleet IT", "iso_share", "add_iso_share"),
+    ]
+}
+
+#: families enforced by variable bounds or sparse index sets, not rows
+BOUND_FAMILIES: dict[str, str] = {
+    "compatibility": "GPUs only on compatible (chip, cooling) pairs (sparse index set of gpus)",
+    "chip_first_year": "no GPU of a chip before its first_year (sparse index set of gpus)",
+    "permit": "no IT capacity before permit_year (upper bound 0 on it_blocks)",
+    "ic_lead": "no interconnect MW before ic_earliest_year (upper bound 0 on ic_mw)",
+}
+
+#: every family name that ``build_model(skip=...)`` accepts
+FAMILIES: tuple[str, ...] = tuple(
+    dict.fromkeys([e.family for e in CONSTRAINTS.values()] + list(BOUND_FAMILIES))
+)
+
+#: plain-words meaning of a family's dual (used by shadow_prices)
+MEANING: dict[str, str] = {
+    "target": "cost of one more thousand GPUs (or PFLOPS) online in that year [MUSD, NPV]",
+    "it_capacity": "value of one more IT MW installed at a site and cooling in that year [MUSD, NPV]",
+    "build_rate": "value of commissioning one more IT MW per year at a site [MUSD, NPV]",
+    "land": "value of one more IT MW of land at a site [MUSD, NPV]",
+    "site_open": "value of the site-opening link (bigger M) [MUSD, NPV]",
+    "site_count": "value of allowing one more / one fewer opened site [MUSD, NPV]",
+    "facility_peak": "value of one more MW energised at a site in that year [MUSD, NPV]",
+    "ic_phase": "value of energising one more MW per year on an option [MUSD, NPV]",
+    "ic_capacity": "value of one more MW of interconnect capacity [MUSD, NPV]",
+    "ic_choice": "value of a second interconnect option at a site [MUSD, NPV]",
+    "water_cap": "value of 1,000 m3 more water per year at a site [MUSD, NPV]",
+    "capex_budget": "value of 1 MUSD more capital budget in that year [MUSD, NPV]",
+    "carbon_cap": "value of 1 kt more CO2 allowed in that year [MUSD, NPV]",
+    "iso_share": "value of loosening the ISO concentration limit by 1 MW [MUSD, NPV]",
+    "gpu_stock": "marginal value of one thousand GPUs online (accounting identity) [MUSD, NPV]",
+    "it_monotone": "value of being allowed to decommission 1 block [MUSD, NPV]",
+    "ic_monotone": "value of being allowed to de-energise 1 MW [MUSD, NPV]",
+}

@@ -1,0 +1,250 @@
+"""Hand the Pyomo model to HiGHS in one call, solve it, and turn the answer into a Plan.
+
+Route (docs/performance.md §2-3): ``LinearStandardFormCompiler`` (mixed form, fixed column
+order) -> scipy CSC -> one ``Highs.passModel`` with integrality; options set explicitly;
+the solution read once with ``np.asarray(col_value)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import xarray as xr
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from dcplan.errors import InfeasibleError, SolveError
+from dcplan.optimize.model import SitingModel, build_model
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, dict], None]
+
+
+@dataclass
+class Handoff:
+    """A model passed to HiGHS, with the column map back to the SitingModel's order."""
+
+    highs: highspy.Highs
+    cols: np.ndarray  # HiGHS column j is SitingModel column cols[j]
+    rows: np.ndarray  # HiGHS row i is SitingModel row rows[i]
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    cost: np.ndarray
+    integrality: np.ndarray
+    seconds: float
+    n_col: int
+
+
+def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
+    """Compile ``sm.model`` to standard form and pass it to a new ``highspy.Highs``.
+
+    With ``compile_pyomo=False`` the SitingModel's own arrays are passed instead (same rows
+    and columns; used by the diagnosis re-solves and as a cross-check in the tests).
+    """
+    started = time.perf_counter()
+    if compile_pyomo:
+        info = LinearStandardFormCompiler().write(sm.model, mixed_form=True, column_order=sm.vardata)
+        position = {id(v): i for i, v in enumerate(sm.vardata)}
+        cols = np.fromiter((position[id(v)] for v in info.columns), dtype=np.int64, count=len(info.columns))
+        A = info.A.tocsc()
+        rhs = np.asarray(info.rhs, dtype=float)
+        mult = np.fromiter((r[1] for r in info.rows), dtype=np.int64, count=len(info.rows))
+        if len(info.rows) != sm.n_row:
+            msg = f"standard form has {len(info.rows)} rows, the model {sm.n_row}"
+            raise SolveError(msg, status="error")
+        rows = np.arange(sm.n_row)
+        cost = np.asarray(info.c.toarray()).reshape(-1) if info.c.shape[0] else np.zeros(len(cols))
+        offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    else:
+        cols = np.arange(sm.n_col)
+        A = sm.A.tocsc()
+        rhs = sm.rhs
+        mult = np.select([sm.senses == "le", sm.senses == "ge"], [1, -1], 0)
+        rows = np.arange(sm.n_row)
+        cost = sm.cost
+        offset = sm.cost_offset
+    row_lower = np.where(mult <= 0, rhs, -np.inf)
+    row_upper = np.where(mult >= 0, rhs, np.inf)
+    col_lower = sm.col_lower[cols]
+    col_upper = sm.col_upper[cols]
+    integrality = sm.integrality[cols].astype(np.int32)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    status = h.passModel(
+        len(cols), A.shape[0], A.nnz, 1, 1, offset,
+        np.ascontiguousarray(cost, dtype=float), col_lower, col_upper, row_lower, row_upper,
+        A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
+        integrality,
+    )
+    if status == highspy.HighsStatus.kError:
+        raise SolveError("HiGHS rejected the model (passModel returned an error)", status="error")
+    return Handoff(h, cols, rows, row_lower, row_upper, col_lower, col_upper, cost, integrality,
+                   time.perf_counter() - started, sm.n_col)
+
+
+def set_options(h: highspy.Highs, *, time_limit_s, mip_rel_gap, threads, seed) -> None:
+    """Every option that changes the answer or its timing, set explicitly."""
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("time_limit", float(time_limit_s) if time_limit_s else float("inf"))
+    h.setOptionValue("threads", int(threads))
+    h.setOptionValue("random_seed", int(seed))
+    h.setOptionValue("output_flag", True)  # feed the logging callback; nothing reaches stdout
+    h.setOptionValue("log_to_console", False)
+
+
+def run_highs(ho: Handoff, *, progress: Progress | None = None) -> dict:
+    """Run HiGHS and classify the result; returns the column values in SitingModel order."""
+    h = ho.highs
+
+    def on_log(event) -> None:
+        message = getattr(event, "message", "")
+        if message:
+            logger.debug("HiGHS: %s", str(message).rstrip())
+
+    def on_improving(event) -> None:
+        out = event.data_out
+        if progress is not None:
+            progress("solve", {"phase": "solve", "objective": out.objective_function_value,
+                               "gap": out.mip_gap, "seconds": out.running_time,
+                               "detail": f"incumbent {out.objective_function_value:,.1f} MUSD, gap {out.mip_gap:.2%}"})
+
+    h.cbLogging.subscribe(on_log)
+    if progress is not None and ho.integrality.any():
+        h.cbMipImprovingSolution.subscribe(on_improving)
+    h.run()
+    h.cbLogging.unsubscribe(on_log) if hasattr(h.cbLogging, "unsubscribe") else None
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    S = highspy.HighsModelStatus
+    if model_status == S.kOptimal:
+        status = "optimal"
+    elif model_status == S.kTimeLimit and has_solution:
+        status = "time_limit"
+    elif model_status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        status = "infeasible"
+    elif model_status == S.kTimeLimit:
+        status = "no_solution"
+    else:
+        status = "error"
+    result = {"status": status, "model_status": h.modelStatusToString(model_status),
+              "seconds": h.getRunTime()}
+    if status in ("optimal", "time_limit"):
+        x_h = np.asarray(h.getSolution().col_value)
+        x = np.zeros(ho.n_col)  # columns Pyomo dropped (in no row, no cost) stay at 0
+        x[ho.cols] = x_h
+        result["x"] = x
+        result["objective"] = float(info.objective_function_value)
+        mip = bool(ho.integrality.any())
+        result["gap"] = float(info.mip_gap) if mip else 0.0
+        result["dual_bound"] = float(info.mip_dual_bound) if mip else result["objective"]
+    return result
+
+
+def solve(
+    inputs: xr.Dataset,
+    *,
+    time_limit_s: float | None = None,
+    mip_rel_gap: float = 0.01,
+    threads: int = 1,
+    seed: int = 0,
+    progress: Progress | None = None,
+    study_yaml: str | None = None,
+    skip=(),
+):
+    """Solve the siting and build-out study ``inputs`` and return the audited Plan.
+
+    Parameters
+    ----------
+    inputs : xr.Dataset
+        The inputs contract of docs/architecture.md.
+    time_limit_s : float, optional
+        HiGHS time limit [s]; None = none.
+    mip_rel_gap : float
+        Relative MIP gap at which HiGHS stops.
+    threads, seed : int
+        HiGHS threads and random seed (the same inputs and seed give the identical plan).
+    progress : callable, optional
+        ``progress(event, info)`` for "build", "handoff", "solve" (each improving incumbent:
+        objective [MUSD] and gap) and "audit".
+    study_yaml : str, optional
+        The study's YAML text, stored in ``plan.dataset.attrs["study_yaml"]``.
+    skip : iterable of str
+        Constraint families to leave out (what-if studies and tests).
+
+    Returns
+    -------
+    dcplan.results.Plan
+
+    Raises
+    ------
+    InfeasibleError
+        No plan meets every constraint; ``.diagnosis`` says which families bind, where and when.
+    SolveError
+        Time limit with no feasible plan (``status="time_limit"``) or a solver failure.
+    """
+    from dcplan.results import Plan
+
+    report = progress or (lambda event, info: None)
+    report("build", {"phase": "build", "detail": f"{inputs.sizes.get('site', 0)} sites"})
+    sm = build_model(inputs, skip=skip)
+    report("build", {"phase": "build", "done": True, "seconds": sm.build_seconds, "detail": repr(sm)})
+    if sm.trivially_infeasible:
+        from dcplan.optimize.diagnose import diagnose
+
+        diagnosis = diagnose(sm, time_limit_s=time_limit_s, threads=threads, seed=seed)
+        raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
+    report("handoff", {"phase": "handoff", "detail": "standard form -> HiGHS"})
+    ho = handoff(sm)
+    report("handoff", {"phase": "handoff", "done": True, "seconds": ho.seconds,
+                       "detail": f"{len(ho.cols):,} columns, {len(ho.rows):,} rows"})
+    set_options(ho.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed)
+    report("solve", {"phase": "solve", "detail": "HiGHS"})
+    result = run_highs(ho, progress=progress)
+    logger.info("HiGHS %s in %.2f s", result["model_status"], result["seconds"])
+    if result["status"] == "infeasible":
+        from dcplan.optimize.diagnose import diagnose
+
+        diagnosis = diagnose(sm, time_limit_s=time_limit_s, threads=threads, seed=seed)
+        raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
+    if result["status"] == "no_solution":
+        msg = f"time limit of {time_limit_s} s reached with no feasible plan; raise the limit or relax the study"
+        raise SolveError(msg, status="time_limit")
+    if result["status"] != "optimal" and result["status"] != "time_limit":
+        msg = f"HiGHS stopped with status {result['model_status']!r} and no plan worth reporting"
+        raise SolveError(msg, status=result["model_status"])
+    report("solve", {"phase": "solve", "done": True, "seconds": result["seconds"],
+                     "detail": f"{result['status']}, gap {result['gap']:.2%}"})
+    x = result["x"]
+    meta = {
+        "status": result["status"],
+        "objective_usd": result["objective"] * 1e6,
+        "dual_bound_usd": result["dual_bound"] * 1e6,
+        "mip_gap": result["gap"],
+        "solve_seconds": result["seconds"],
+        "build_seconds": sm.build_seconds,
+        "handoff_seconds": ho.seconds,
+        "mip_rel_gap": mip_rel_gap,
+        "time_limit_s": time_limit_s if time_limit_s is not None else float("inf"),
+        "threads": threads,
+        "seed": seed,
+        "skip": ",".join(sorted(sm.skip)),
+        "n_columns": sm.n_col,
+        "n_rows": sm.n_row,
+        "n_nonzeros": int(sm.A.nnz),
+    }
+    plan = Plan.from_solution(sm, x, meta, study_yaml=study_yaml)
+    report("audit", {"phase": "audit", "detail": "re-checking every constraint"})
+    verdict = plan.audit()
+    report("audit", {"phase": "audit", "done": True, "ok": verdict.ok,
+                     "detail": "passed" if verdict.ok else f"{len(verdict.violations)} violations"})
+    if not verdict.ok:
+        logger.warning("audit found %d violations: %s", len(verdict.violations), verdict.violations[:3])
+    return plan

@@ -1,0 +1,507 @@
+"""The Plan: what to build where and when, with units, an audit and atomic output files.
+
+``Plan.dataset`` is an xr.Dataset with a ``units`` and ``long_name`` on every variable and
+the inputs stored under an ``in_`` prefix, so that :meth:`Plan.audit` can re-check every
+constraint family from the file alone (numpy/xarray, no Pyomo).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+logger = logging.getLogger(__name__)
+
+ENGINE = "h5netcdf"
+DIMS5 = ("site", "chip", "cooling", "option", "year")
+
+#: output variables: dims, units, long_name
+OUTPUTS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "site_open": (("site",), "1", "site opened"),
+    "it_capacity_mw": (("site", "cooling", "year"), "MW", "installed IT capacity"),
+    "gpus": (("site", "chip", "cooling", "year"), "GPU", "GPUs online"),
+    "gpus_new": (("site", "chip", "cooling", "year"), "GPU", "GPUs deployed in the year"),
+    "interconnect_option": (("site", "option"), "1", "interconnect option chosen"),
+    "interconnect_option_mw": (("site", "option", "year"), "MW", "interconnect MW energised per option"),
+    "interconnect_mw": (("site", "year"), "MW", "interconnect MW energised"),
+    "facility_peak_mw": (("site", "year"), "MW", "facility peak power of the GPUs online"),
+    "energy_mwh": (("site", "year"), "MWh", "facility energy"),
+    "water_m3": (("site", "year"), "m**3", "on-site water"),
+    "co2_t": (("site", "year"), "t", "CO2 of the facility energy"),
+    "capex_usd": (("site", "year"), "USD", "capital spent"),
+    "opex_usd": (("site", "year"), "USD", "operating cost (energy, water, fixed O&M, carbon price)"),
+    "shortfall_gpus": (("chip", "year"), "GPU", "GPUs short of target_gpus"),
+    "shortfall_pflops": (("year",), "PFLOPS", "PFLOPS short of target_pflops"),
+}
+
+_INPUT_DEFAULT_UNITS = {"compatible": "1", "target_chip_allowed": "1"}
+
+
+# ----------------------------------------------------------------------------- flows
+def _in(ds: xr.Dataset, name: str) -> xr.DataArray:
+    return ds[f"in_{name}"]
+
+
+def fixed_cost_years(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
+    """Year in which site-opening and interconnect fixed costs fall due (see formulation)."""
+    first, last = int(ds["year"].values[0]), int(ds["year"].values[-1])
+    t_open = _in(ds, "permit_year").clip(first, last).astype(int)
+    t_ic = _in(ds, "ic_earliest_year").clip(first, last).astype(int)
+    return t_open, t_ic
+
+
+def compute_flows(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Peak, energy, water, CO2, capex and opex per site and year, from GPUs and capacity."""
+    g = ds["gpus"]
+    energy = (g * _in(ds, "facility_mwh_per_gpu_year")).sum(("chip", "cooling"))
+    water = (g * _in(ds, "water_m3_per_gpu_year")).sum(("chip", "cooling"))
+    peak = (g * _in(ds, "facility_peak_kw_per_gpu")).sum(("chip", "cooling")) / 1e3
+    co2 = energy * _in(ds, "co2_t_per_mwh")
+    cap = ds["it_capacity_mw"]
+    added = cap - cap.shift(year=1, fill_value=0.0)
+    t_open, t_ic = fixed_cost_years(ds)
+    year = ds["year"]
+    capex = (
+        (added * _in(ds, "facility_capex_usd_per_mw")).sum("cooling")
+        + (ds["gpus_new"] * _in(ds, "gpu_capex_usd")).sum(("chip", "cooling"))
+        + ds["site_open"].astype(float) * _in(ds, "site_open_usd") * (year == t_open)
+        + (ds["interconnect_option"].astype(float) * _in(ds, "ic_capex_usd") * (year == t_ic)).sum("option")
+    )
+    opex = (
+        energy * (_in(ds, "electricity_usd_per_mwh") + _in(ds, "carbon_price_usd_per_t") * _in(ds, "co2_t_per_mwh"))
+        + water * _in(ds, "water_usd_per_m3")
+        + (cap * _in(ds, "fixed_om_usd_per_mw_yr")).sum("cooling")
+    )
+    return {"facility_peak_mw": peak, "energy_mwh": energy, "water_m3": water, "co2_t": co2,
+            "capex_usd": capex, "opex_usd": opex}
+
+
+def npv_usd(ds: xr.Dataset) -> float:
+    """Objective recomputed from the plan: NPV of capex + opex + shortfall penalty [USD]."""
+    df = _in(ds, "discount_factor")
+    total = float(((ds["capex_usd"] + ds["opex_usd"]).sum("site") * df).sum())
+    penalty = float(ds.attrs.get("shortfall_penalty_usd_per_gpu", 0.0) or 0.0)
+    if penalty > 0:
+        pflops = _in(ds, "dense_pflops").where(_in(ds, "target_chip_allowed").astype(bool) & (_in(ds, "dense_pflops") > 0))
+        per_pf = penalty / float(pflops.min()) if bool(pflops.notnull().any()) else penalty
+        total += float((ds["shortfall_gpus"].sum("chip") * df).sum()) * penalty
+        total += float((ds["shortfall_pflops"] * df).sum()) * per_pf
+    return total
+
+
+# ----------------------------------------------------------------------------- audit
+@dataclass(frozen=True)
+class Violation:
+    """One constraint element the plan breaks beyond tolerance."""
+
+    family: str
+    constraint: str
+    where: dict
+    value: float
+    limit: float
+
+    def __str__(self) -> str:
+        at = ", ".join(f"{k}={v}" for k, v in self.where.items())
+        return f"{self.constraint}[{at}]: {self.value:,.6g} vs limit {self.limit:,.6g}"
+
+
+@dataclass
+class AuditReport:
+    """Result of :meth:`Plan.audit`: every violation found, and the families checked."""
+
+    violations: list[Violation] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def families(self) -> set[str]:
+        return {v.family for v in self.violations}
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "violations": len(self.violations), "checked": list(self.checked),
+                "families": sorted(self.families()), "details": [str(v) for v in self.violations[:20]]}
+
+    def __repr__(self) -> str:
+        if self.ok:
+            return f"AuditReport(ok, {len(self.checked)} families checked)"
+        head = "\n".join(f"  {v}" for v in self.violations[:10])
+        return f"AuditReport({len(self.violations)} violations in {sorted(self.families())}):\n{head}"
+
+
+class _Auditor:
+    def __init__(self, ds: xr.Dataset, rtol: float):
+        self.ds = ds
+        self.rtol = rtol
+        self.report = AuditReport()
+
+    def check(self, family, constraint, value, limit, sense="le", atol=1e-3):
+        """Record elements where ``value`` (sense) ``limit`` fails beyond atol + rtol*|limit|."""
+        if family not in self.report.checked:
+            self.report.checked.append(family)
+        value, limit = xr.broadcast(xr.DataArray(value).astype(float), xr.DataArray(limit).astype(float))
+        tol = atol + self.rtol * np.abs(limit.values)
+        v, lim = value.values, limit.values
+        with np.errstate(invalid="ignore"):
+            if sense == "le":
+                bad = v > lim + tol
+            elif sense == "ge":
+                bad = v < lim - tol
+            else:
+                bad = np.abs(v - lim) > tol
+        if bad.ndim == 0:
+            if bad:
+                self.report.violations.append(Violation(family, constraint, {}, float(v), float(lim)))
+            return
+        for idx in zip(*np.nonzero(bad)):
+            where = {d: _plain(value[d].values[i]) for d, i in zip(value.dims, idx)}
+            self.report.violations.append(Violation(family, constraint, where, float(v[idx]), float(lim[idx])))
+
+
+def _plain(x):
+    return x.item() if hasattr(x, "item") else x
+
+
+def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
+    """Re-check every constraint family of a plan dataset from its outputs and ``in_`` inputs."""
+    a = _Auditor(ds, rtol)
+    attrs = ds.attrs
+    skip = set(filter(None, str(attrs.get("skip", "")).split(",")))
+    g, gn = ds["gpus"], ds["gpus_new"]
+    cap = ds["it_capacity_mw"]
+    year = ds["year"]
+    block = float(attrs["block_mw"])
+    eps_gpu = 0.5  # GPUs are continuous in the model; half a GPU is below any planning meaning
+
+    a.check("nonnegative", "gpus_nonnegative", g, 0.0, "ge", eps_gpu)
+    a.check("nonnegative", "gpus_new_nonnegative", gn, 0.0, "ge", eps_gpu)
+    # stock = deployments of the last service_life_yr vintages
+    life = _in(ds, "service_life_yr").round().astype(int)
+    y = year.values
+    window = xr.zeros_like(g)
+    for c in ds["chip"].values:
+        L = int(life.sel(chip=c))
+        cs = gn.sel(chip=c).cumsum("year")
+        window.loc[{"chip": c}] = cs - cs.shift(year=L, fill_value=0.0)
+    if "gpu_stock" not in skip:
+        a.check("gpu_stock", "gpu_stock_balance", g, window, "eq", eps_gpu)
+    # targets
+    penalty = float(attrs.get("shortfall_penalty_usd_per_gpu", 0.0) or 0.0)
+    if "target" not in skip:
+        fleet = g.sum(("site", "cooling"))
+        a.check("target", "target_gpus_min", fleet + ds["shortfall_gpus"], _in(ds, "target_gpus"), "ge", eps_gpu)
+        pf = (fleet * _in(ds, "dense_pflops") * _in(ds, "target_chip_allowed").astype(float)).sum("chip")
+        a.check("target", "target_pflops_min", pf + ds["shortfall_pflops"], _in(ds, "target_pflops"), "ge", 1e-3)
+        if penalty <= 0:
+            a.check("target", "shortfall_hard_target", ds["shortfall_gpus"], 0.0, "le", eps_gpu)
+    # where GPUs may go
+    if "compatibility" not in skip:
+        a.check("compatibility", "gpus_compatible", g.where(~_in(ds, "compatible").astype(bool), 0.0), 0.0, "le", eps_gpu)
+    if "chip_first_year" not in skip:
+        a.check("chip_first_year", "gpus_on_sale", g.where(year < _in(ds, "first_year"), 0.0), 0.0, "le", eps_gpu)
+    if "it_capacity" not in skip:
+        load = (g * _in(ds, "it_kw_per_gpu")).sum("chip") / 1e3
+        a.check("it_capacity", "it_capacity_max", load, cap, "le")
+    a.check("it_capacity", "it_blocks_integer", np.abs(cap / block - np.round(cap / block)) * block, 0.0, "le")
+    if "it_monotone" not in skip:
+        a.check("it_monotone", "it_blocks_monotone", cap, cap.shift(year=1, fill_value=0.0), "ge")
+    if "permit" not in skip:
+        a.check("permit", "permit_year", cap.where(year < _in(ds, "permit_year"), 0.0), 0.0, "le")
+    total_it = cap.sum("cooling")
+    if "build_rate" not in skip:
+        a.check("build_rate", "build_rate_max", total_it - total_it.shift(year=1, fill_value=0.0),
+                _in(ds, "max_build_mw_per_yr"), "le")
+    if "land" not in skip:
+        a.check("land", "land_max", total_it, _in(ds, "land_mw"), "le")
+    opened = ds["site_open"].astype(bool)
+    if "site_open" not in skip:
+        a.check("site_open", "site_open_capacity", total_it.where(~opened, 0.0), 0.0, "le")
+    if "site_count" not in skip:
+        n_open = xr.DataArray(float(opened.sum()))
+        lo = float(attrs.get("min_sites", 0) or 0)
+        hi = attrs.get("max_sites", ds.sizes["site"])
+        hi = float(ds.sizes["site"] if hi is None else hi)
+        a.check("site_count", "sites_min", n_open, lo, "ge", 0.5)
+        a.check("site_count", "sites_max", n_open, hi, "le", 0.5)
+    flows = compute_flows(ds)
+    if "facility_peak" not in skip:
+        a.check("facility_peak", "facility_peak_max", flows["facility_peak_mw"], ds["interconnect_mw"], "le")
+    icm = ds["interconnect_option_mw"]
+    sel = ds["interconnect_option"].astype(bool)
+    a.check("interconnect", "interconnect_mw_sum", ds["interconnect_mw"], icm.sum("option"), "eq")
+    if "ic_lead" not in skip:
+        a.check("ic_lead", "ic_earliest_year", icm.where(year < _in(ds, "ic_earliest_year"), 0.0), 0.0, "le")
+    prev = icm.shift(year=1, fill_value=0.0)
+    if "ic_phase" not in skip:
+        a.check("ic_phase", "ic_phase_max", icm - prev, _in(ds, "ic_phase_mw_per_yr"), "le")
+    if "ic_monotone" not in skip:
+        a.check("ic_monotone", "ic_mw_monotone", icm, prev, "ge")
+    if "ic_capacity" not in skip:
+        a.check("ic_capacity", "ic_capacity_max", icm, _in(ds, "ic_capacity_mw") * sel, "le")
+    if "ic_choice" not in skip:
+        limit = opened.astype(float) if "site_open" not in skip else 1.0
+        a.check("ic_choice", "ic_choice_max", sel.sum("option"), limit, "le", 0.5)
+    if "water_cap" not in skip:
+        a.check("water_cap", "water_cap_max", flows["water_m3"], _in(ds, "water_cap_m3_per_yr"), "le", 1.0)
+    if "capex_budget" not in skip:
+        a.check("capex_budget", "capex_budget_max", flows["capex_usd"].sum("site"), _in(ds, "capex_budget_usd"), "le", 1.0)
+    if "carbon_cap" not in skip:
+        a.check("carbon_cap", "carbon_cap_max", flows["co2_t"].sum("site"), _in(ds, "carbon_cap_t"), "le", 1e-3)
+    share = float(attrs.get("max_iso_share", 1.0) or 1.0)
+    if "iso_share" not in skip and 0 < share < 1 and "iso" in ds.coords:
+        by_iso = total_it.groupby(ds["iso"].rename("iso_region")).sum()
+        a.check("iso_share", "iso_share_max", by_iso, share * total_it.sum("site"), "le")
+    # stored outputs agree with what they are derived from
+    for name, value in flows.items():
+        atol = 1.0 if name.endswith(("_usd", "_m3")) else 1e-3
+        a.check("accounting", f"{name}_consistent", ds[name], value, "eq", atol)
+    objective = float(attrs.get("objective_usd", np.nan))
+    if np.isfinite(objective):
+        a.check("accounting", "objective_consistent", xr.DataArray(npv_usd(ds)), objective, "eq", 1e3)
+    return a.report
+
+
+# ------------------------------------------------------------------------------ Plan
+class Plan:
+    """A solved build-out plan.
+
+    Attributes
+    ----------
+    dataset : xr.Dataset
+        Decisions and flows with ``units`` attrs, inputs under ``in_``, run facts in attrs.
+    sites : geopandas.GeoDataFrame
+        One row per candidate site (EPSG:4326) with ``chosen``, ``first_year``,
+        ``it_capacity_mw``, ``cooling``, ``interconnect_option``, ``ic_kv``.
+    """
+
+    def __init__(self, dataset: xr.Dataset):
+        self.dataset = dataset
+        self._sites = None
+        self._audit: AuditReport | None = None
+
+    # ---- construction
+    @classmethod
+    def from_solution(cls, sm, x: np.ndarray, meta: dict, *, study_yaml: str | None = None) -> Plan:
+        """Build the Plan from a SitingModel and its column values (model units)."""
+        inputs = sm.inputs
+        coords = {d: inputs[d] for d in DIMS5}
+
+        def arr(name, dims, scale=1.0, rounding=False):
+            if name not in sm.variables:
+                return np.zeros([inputs.sizes[d] for d in dims])
+            values = sm.values(x, name) * scale
+            if rounding:
+                values = np.round(values)
+            values = np.maximum(values, 0.0)
+            axes = tuple(i for i, d in enumerate(DIMS5) if d not in dims)
+            return values.squeeze(axis=axes) if axes else values
+
+        block = float(inputs.attrs["block_mw"])
+        data = {
+            "site_open": arr("site_open", ("site",), rounding=True) > 0.5,
+            "it_capacity_mw": arr("it_blocks", ("site", "cooling", "year"), rounding=True) * block,
+            "gpus": arr("gpus", ("site", "chip", "cooling", "year"), 1e3),
+            "gpus_new": arr("gpus_new", ("site", "chip", "cooling", "year"), 1e3),
+            "interconnect_option": arr("ic_select", ("site", "option"), rounding=True) > 0.5,
+            "interconnect_option_mw": arr("ic_mw", ("site", "option", "year")),
+            "shortfall_gpus": arr("shortfall_gpus", ("chip", "year"), 1e3),
+            "shortfall_pflops": arr("shortfall_pflops", ("year",), 1e3),
+        }
+        ds = xr.Dataset({k: (OUTPUTS[k][0], v) for k, v in data.items()},
+                        coords={**coords, **{c: inputs[c] for c in inputs.coords if c not in coords}})
+        ds["interconnect_mw"] = ds["interconnect_option_mw"].sum("option")
+        for name in inputs.data_vars:
+            ds[f"in_{name}"] = inputs[name]
+        attrs = {k: v for k, v in inputs.attrs.items() if _attr_ok(v)}
+        attrs["inputs_attrs_json"] = json.dumps({k: _jsonable(v) for k, v in inputs.attrs.items()})
+        attrs.update({k: _attr_value(v) for k, v in meta.items()})
+        attrs["study_yaml"] = study_yaml or ""
+        ds.attrs = attrs
+        for name, value in compute_flows(ds).items():
+            ds[name] = value.transpose(*OUTPUTS[name][0])
+        _stamp(ds)
+        return cls(ds)
+
+    @property
+    def inputs(self) -> xr.Dataset:
+        """The inputs Dataset the plan was solved from (``in_`` prefix removed)."""
+        names = [v for v in self.dataset.data_vars if v.startswith("in_")]
+        ds = self.dataset[names].rename({v: v[3:] for v in names})
+        ds.attrs = json.loads(self.dataset.attrs.get("inputs_attrs_json", "{}"))
+        for k in ("block_mw",):
+            ds.attrs.setdefault(k, self.dataset.attrs.get(k))
+        return ds
+
+    # ---- views
+    @property
+    def sites(self):
+        """GeoDataFrame of every candidate with what the plan does there."""
+        if self._sites is None:
+            self._sites = self._build_sites()
+        return self._sites
+
+    def _build_sites(self):
+        import geopandas as gpd
+
+        ds = self.dataset
+        frame = pd.DataFrame({"site_id": ds["site"].values.astype(str)})
+        for name, coord in ds.coords.items():
+            if coord.dims == ("site",) and name != "site":
+                frame[name] = coord.values
+        cap = ds["it_capacity_mw"]
+        total = cap.sum("cooling")
+        online = total > 0
+        first = xr.where(online, ds["year"], np.iinfo(np.int64).max).min("year")
+        frame["chosen"] = ds["site_open"].values.astype(bool)
+        frame["first_year"] = pd.array(np.where(online.any("year"), first, 0), dtype="Int64")
+        frame.loc[~online.any("year").values, "first_year"] = pd.NA
+        last = cap.isel(year=-1)
+        frame["it_capacity_mw"] = total.isel(year=-1).values
+        best_k = last.argmax("cooling").values
+        frame["cooling"] = np.where(last.sum("cooling").values > 0, ds["cooling"].values[best_k], "")
+        sel = ds["interconnect_option"].astype(bool)
+        best_o = sel.argmax("option").values
+        has = sel.any("option").values
+        frame["interconnect_option"] = np.where(has, ds["option"].values[best_o], "")
+        kv = ds["in_ic_kv"].values[np.arange(len(best_o)), best_o] if "in_ic_kv" in ds else np.full(len(best_o), np.nan)
+        frame["ic_kv"] = np.where(has, kv, np.nan)
+        frame["interconnect_mw"] = ds["interconnect_mw"].isel(year=-1).values
+        frame["gpus"] = ds["gpus"].isel(year=-1).sum(("chip", "cooling")).values
+        lon = frame["lon"] if "lon" in frame else np.full(len(frame), np.nan)
+        lat = frame["lat"] if "lat" in frame else np.full(len(frame), np.nan)
+        return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+    def summary(self) -> pd.DataFrame:
+        """Fleet totals by year."""
+        ds = self.dataset
+        out = pd.DataFrame(index=pd.Index(ds["year"].values, name="year"))
+        out["sites_online"] = (ds["it_capacity_mw"].sum("cooling") > 0).sum("site").values
+        out["it_capacity_mw"] = ds["it_capacity_mw"].sum(("site", "cooling")).values
+        out["gpus"] = ds["gpus"].sum(("site", "chip", "cooling")).values
+        out["gpus_new"] = ds["gpus_new"].sum(("site", "chip", "cooling")).values
+        out["pflops"] = (ds["gpus"].sum(("site", "cooling")) * ds["in_dense_pflops"]).sum("chip").values
+        for name in ("interconnect_mw", "facility_peak_mw", "energy_mwh", "water_m3", "co2_t", "capex_usd", "opex_usd"):
+            out[name] = ds[name].sum("site").values
+        out["shortfall_gpus"] = ds["shortfall_gpus"].sum("chip").values
+        return out
+
+    def audit(self, *, rtol: float = 1e-6) -> AuditReport:
+        """Re-check every constraint family from the outputs and stored inputs alone."""
+        self._audit = audit_dataset(self.dataset, rtol=rtol)
+        return self._audit
+
+    def summary_dict(self) -> dict:
+        """Content of summary.json."""
+        ds = self.dataset
+        verdict = self._audit or self.audit()
+        years = self.summary().reset_index()
+        keys = ("status", "objective_usd", "dual_bound_usd", "mip_gap", "solve_seconds", "build_seconds",
+                "handoff_seconds", "mip_rel_gap", "time_limit_s", "threads", "seed", "n_columns", "n_rows", "n_nonzeros")
+        out = {"study": ds.attrs.get("study_name", "")}
+        out.update({k: _jsonable(ds.attrs.get(k)) for k in keys})
+        chosen = ds["site"].values[ds["site_open"].values.astype(bool)]
+        out["sites_opened"] = int(len(chosen))
+        out["sites"] = [str(s) for s in chosen]
+        out["years"] = [{k: _jsonable(v) for k, v in row.items()} for row in years.to_dict("records")]
+        out["audit"] = verdict.to_dict()
+        return out
+
+    # ---- files
+    def to_dir(self, path) -> Path:
+        """Write plan.nc, sites.gpkg and summary.json into ``path``, atomically.
+
+        Everything is written into a temporary sibling folder that is renamed into place only
+        once complete; a failure leaves no folder that looks whole.
+        """
+        from dcplan.atomic import atomic_dir
+
+        path = Path(path)
+        with atomic_dir(path) as tmp:
+            self._write_netcdf(tmp / "plan.nc")
+            self._write_sites(tmp / "sites.gpkg")
+            (tmp / "summary.json").write_text(json.dumps(self.summary_dict(), indent=2), encoding="utf-8")
+        logger.info("plan written to %s", path)
+        return path
+
+    def _write_netcdf(self, file: Path) -> None:
+        self.dataset.to_netcdf(file, engine=ENGINE)
+
+    def _write_sites(self, file: Path) -> None:
+        self.sites.to_file(file, driver="GPKG", layer="sites", engine="pyogrio")
+
+    @classmethod
+    def from_dir(cls, path) -> Plan:
+        """Read a plan written by :meth:`to_dir`."""
+        import geopandas as gpd
+
+        path = Path(path)
+        file = path / "plan.nc"
+        if not file.is_file():
+            msg = f"no plan.nc in {path}; is it the output folder of a finished run?"
+            raise FileNotFoundError(msg)
+        ds = xr.load_dataset(file, engine=ENGINE)
+        for name in ("site_open", "interconnect_option", "in_compatible", "in_target_chip_allowed"):
+            if name in ds and ds[name].dtype != bool:
+                ds[name] = ds[name].astype(bool)
+        plan = cls(ds)
+        gpkg = path / "sites.gpkg"
+        if gpkg.is_file():
+            plan._sites = gpd.read_file(gpkg, engine="pyogrio")
+        return plan
+
+    # ---- display
+    def __repr__(self) -> str:
+        a = self.dataset.attrs
+        n_open = int(self.dataset["site_open"].sum())
+        y = self.dataset["year"].values
+        return (f"<Plan {a.get('study_name', '')!s}: {a.get('status', '?')}, NPV ${float(a.get('objective_usd', np.nan)) / 1e9:,.2f} bn, "
+                f"gap {float(a.get('mip_gap', np.nan)):.2%}, {n_open} of {self.dataset.sizes['site']} sites, "
+                f"{y[0]}-{y[-1]}>")
+
+    def _repr_html_(self) -> str:
+        table = self.summary()[["sites_online", "it_capacity_mw", "gpus", "facility_peak_mw", "capex_usd", "opex_usd"]]
+        return f"<p><b>{html.escape(repr(self))}</b></p>" + table.to_html(float_format=lambda v: f"{v:,.0f}")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _stamp(ds: xr.Dataset) -> None:
+    for name, (_, unit, long_name) in OUTPUTS.items():
+        if name in ds:
+            ds[name].attrs.update(units=unit, long_name=long_name)
+    for name in ds.data_vars:
+        if name.startswith("in_"):
+            attrs = ds[name].attrs
+            attrs.setdefault("units", _INPUT_DEFAULT_UNITS.get(name[3:], "1"))
+            attrs.setdefault("long_name", name[3:].replace("_", " "))
+
+
+def _attr_ok(v) -> bool:
+    return isinstance(v, (str, int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _attr_value(v):
+    if isinstance(v, bool):
+        return int(v)
+    if v is None:
+        return ""
+    return v
+
+
+def _jsonable(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        v = float(v)
+        return v if math.isfinite(v) else None
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
