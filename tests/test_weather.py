@@ -1,0 +1,163 @@
+"""EPW reader, station table, nearest station and synthetic typical years."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psychrolib
+import pytest
+
+from dcplan import weather
+from dcplan.errors import DataError
+
+psychrolib.SetUnitSystem(psychrolib.SI)
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ONEBUILDING = SHARED / "climate" / "onebuilding_stations_usa_unique_wmo.csv"
+
+
+def _write_epw(path, n=8760, bad_line=None):
+    header = [
+        "LOCATION,Testville,TX,USA,TMYx,722430,29.98,-95.36,-6.0,29.0",
+        "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
+        "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,test", "COMMENTS 2,test",
+        "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
+    ]
+    days = np.repeat(pd.date_range("2021-01-01", periods=n // 24, freq="D"), 24)
+    hours = np.tile(np.arange(1, 25), n // 24)
+    t = 20 + 10 * np.sin(np.arange(n) / n * 2 * np.pi)
+    rows = []
+    for i in range(n):
+        fields = [2021, days[i].month, days[i].day, hours[i], 60, "?9?9?9?9E0?9?9?9",
+                  round(t[i], 1), round(t[i] - 5, 1), 72, 100500] + [0] * 25
+        rows.append(",".join(str(f) for f in fields))
+    if bad_line is not None:
+        rows[bad_line] = rows[bad_line].replace(f",{round(t[bad_line], 1)},", ",abc,", 1)
+    path.write_text("\n".join(header + rows) + "\n", encoding="latin-1")
+    return t
+
+
+def test_read_epw_values_and_metadata(tmp_path):
+    t = _write_epw(tmp_path / "x.epw")
+    ds = weather.read_epw(tmp_path / "x.epw")
+    assert ds.sizes["hour"] == 8760
+    assert ds.attrs["station_id"] == "722430" and ds.attrs["lat"] == pytest.approx(29.98)
+    assert ds.attrs["elevation_m"] == 29.0
+    np.testing.assert_allclose(ds.temp_air_c.values, np.round(t, 1), atol=1e-5)
+    assert float(ds.relative_humidity.max()) == pytest.approx(0.72)
+    i = 1234
+    ref = psychrolib.GetTWetBulbFromTDewPoint(float(ds.temp_air_c[i]), float(ds.dewpoint_c[i]),
+                                              100500.0)
+    assert float(ds.wet_bulb_c[i]) == pytest.approx(ref, abs=2e-3)
+
+
+def test_read_epw_errors_name_file_and_line(tmp_path):
+    _write_epw(tmp_path / "bad.epw", bad_line=99)
+    with pytest.raises(DataError) as info:
+        weather.read_epw(tmp_path / "bad.epw")
+    assert "bad.epw:108" in str(info.value)  # 8 header lines + record 100
+    _write_epw(tmp_path / "short.epw", n=240)
+    with pytest.raises(DataError, match="240 hourly records"):
+        weather.read_epw(tmp_path / "short.epw")
+    with pytest.raises(DataError, match="not found"):
+        weather.read_epw(tmp_path / "missing.epw")
+    (tmp_path / "junk.epw").write_text("hello\n")
+    with pytest.raises(DataError, match="LOCATION"):
+        weather.read_epw(tmp_path / "junk.epw")
+
+
+STATS = pd.DataFrame({
+    "cooling_design_db_c": [35.6, 42.8, 28.2, 31.5, 31.3],
+    "heating_design_db_c": [1.5, 5.7, -1.0, -15.3, 18.7],
+    "hdd18": [570.0, 566.0, 2340.0, 3500.0, 0.0],
+    "cdd10": [4430.0, 5338.0, 1290.0, 1900.0, 5600.0],
+    "moisture": ["A", "B", "C", "A", "B"],
+    "elevation_m": [30.0, 337.0, 137.0, 201.0, 2.0],
+    "lat": [29.98, 33.43, 47.44, 41.98, 21.3],
+}, index=pd.Index(["houston", "phoenix", "seattle", "chicago", "honolulu"], name="site"))
+
+
+@pytest.fixture(scope="module")
+def year():
+    return weather.synthetic_year_from_table(STATS)
+
+
+def test_synthetic_year_reproduces_degree_days(year):
+    daily = year.temp_air_c.values.astype(float).reshape(len(STATS), 365, 24).mean(axis=2)
+    hdd = np.maximum(18 - daily, 0).sum(axis=1)
+    cdd = np.maximum(daily - 10, 0).sum(axis=1)
+    np.testing.assert_allclose(hdd, STATS["hdd18"], atol=25)
+    np.testing.assert_allclose(cdd, STATS["cdd10"], atol=25)
+
+
+def test_synthetic_year_reproduces_design_temperatures(year):
+    q_hot = np.quantile(year.temp_air_c.values, 0.996, axis=1)
+    q_cold = np.quantile(year.temp_air_c.values, 0.004, axis=1)
+    np.testing.assert_allclose(q_hot, STATS["cooling_design_db_c"], atol=0.6)
+    np.testing.assert_allclose(q_cold, STATS["heating_design_db_c"], atol=0.6)
+
+
+def test_synthetic_year_physical_and_deterministic(year):
+    assert year.temp_air_c.dtype == np.float32 and year.temp_air_c.dims == ("site", "hour")
+    assert bool((year.wet_bulb_c <= year.temp_air_c + 1e-3).all())
+    assert bool((year.dewpoint_c <= year.wet_bulb_c + 1e-3).all())
+    again = weather.synthetic_year_from_table(STATS)
+    np.testing.assert_array_equal(again.wet_bulb_c.values, year.wet_bulb_c.values)
+    # humid Houston has a far higher design wet bulb than dry Phoenix's depression suggests
+    wb = year.wet_bulb_c.quantile(0.996, "hour")
+    assert float(wb.sel(site="houston")) > float(wb.sel(site="seattle")) + 5
+    # Houston's ASHRAE 0.4 % evaporation wet bulb is ~26.5 degC; Phoenix's ~24 degC
+    assert 24.5 <= float(wb.sel(site="houston")) <= 28.5
+    assert 21.0 <= float(wb.sel(site="phoenix")) <= 26.0
+    assert list(year.site.values) == list(STATS.index)
+
+
+def test_synthetic_year_invalid():
+    with pytest.raises(ValueError, match="moisture"):
+        weather.synthetic_year(30, 0, 2000, 2000, "D", 0)
+    with pytest.raises(ValueError, match="must be below"):
+        weather.synthetic_year(10, 20, 2000, 2000, "A", 0)
+    with pytest.raises(ValueError, match="inconsistent"):
+        weather.synthetic_year(30, 0, 100, 100, "A", 0)
+    with pytest.raises(ValueError, match="same length"):
+        weather.synthetic_year([30, 31], [0, 0, 1], 2000, 2000, "A", 0)
+
+
+def test_nearest_station():
+    st = pd.DataFrame({"station_id": ["a", "b", "c"], "lat": [0.0, 10.0, 40.0],
+                       "lon": [0.0, 10.0, -100.0]})
+    ids, km = weather.nearest_station([0.1, 39.0, 9.0], [0.0, -100.0, 9.0], st)
+    assert list(ids) == ["a", "c", "b"]
+    # one degree of latitude on a 6,371 km sphere = 111.19 km
+    assert km[1] == pytest.approx(111.19, abs=0.05)
+    with pytest.raises(ValueError, match="lat"):
+        weather.nearest_station([95.0], [0.0], st)
+
+
+def test_read_onebuilding_small_file(tmp_path):
+    cols = ("country,state,city,wmo,source,latitude,longitude,timezone,elevation,"
+            "ashrae_climate_zone,heating_design_db_c,cooling_design_db_c,hdd18,cdd10")
+    good = "USA,TX,Houston.Bush,722430,SRC,29.98,-95.36,-6,29,2A - Hot - Humid,1.5,35.6,570,4430"
+    cold = "USA,AK,Barrow,700260,SRC,71.3,-156.8,-9,10,8A - ASHRAE Climate Zone could not be determined,-40,15,11000,100"
+    (tmp_path / "s.csv").write_text("\n".join([cols, good, cold]) + "\n")
+    st = weather.read_onebuilding_stations(tmp_path / "s.csv")
+    assert list(st.station_id) == ["722430", "700260"]
+    assert list(st.climate_zone) == ["2A", "8"] and list(st.moisture) == ["A", ""]
+    assert st.loc[0, "name"] == "Houston Bush"
+    (tmp_path / "bad.csv").write_text("\n".join([cols, good.replace(",570,", ",lots,")]) + "\n")
+    with pytest.raises(DataError, match="hdd18"):
+        weather.read_onebuilding_stations(tmp_path / "bad.csv")
+
+
+@pytest.mark.shared
+def test_shipped_table_matches_rebuild_from_shared_data():
+    if not ONEBUILDING.is_file():
+        pytest.skip("../shared/data is not beside the checkout")
+    fresh = weather.read_onebuilding_stations(ONEBUILDING)
+    shipped = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "climate_stations.csv",
+                          comment="#", dtype={"station_id": str, "moisture": str})
+    assert len(shipped) == len(fresh) > 2900
+    merged = shipped.merge(fresh, on="station_id", suffixes=("", "_new"))
+    np.testing.assert_allclose(merged["hdd18"], merged["hdd18_new"], atol=0.5)
+    np.testing.assert_allclose(merged["annual_mean_c"], merged["annual_mean_c_new"], atol=0.01)
+    hou = shipped.set_index("station_id").loc["722430"]
+    assert hou["climate_zone"] == "2A" and hou["cooling_design_db_c"] == pytest.approx(35.6)
