@@ -55,17 +55,37 @@ def test_every_stage_and_chain_below_one():
         assert (value < 1).all() and (value > 0).all()
 
 
-def test_chain_is_product_of_stages_at_the_unit_load():
-    x = 0.8
-    unit = x / 2  # 2N: every unit carries half
-    expected = (el.ups_efficiency(unit) * el.transformer_efficiency(unit) ** 2
-                * el.distribution_efficiency(unit))
-    assert el.chain_efficiency(x, redundancy="2N") == pytest.approx(expected)
+def test_chain_traces_power_upstream_by_hand():
+    # 2N at 80 % design load: every unit at 40 %; stages distribution, UPS, 2 transformers
+    x, f = 0.8, 2.0
+    p = x + f * 0.015 * (x / f) ** 2  # busway/PDU
+    p = p + f * (0.008 + 0.022 * (p / f) + 0.010 * (p / f) ** 2)  # UPS double conversion
+    for _ in range(2):
+        p = p + f * (0.001 + 0.0055 * (p / f) ** 2)  # transformers
+    assert el.chain_efficiency(x, redundancy="2N") == pytest.approx(x / p, rel=1e-12)
+    assert el.electrical_loss_power(x, redundancy="2N") == pytest.approx(p - x, rel=1e-12)
+    # a per-unit load with "N" is the same as the design load with the scheme
+    assert el.chain_efficiency(0.4) == pytest.approx(el.chain_efficiency(0.8, "2N"))
+    # close to the product of stage efficiencies at the unit load (upstream stages
+    # carry a little more than the IT load)
+    unit = x / f
+    product = (el.ups_efficiency(unit) * el.transformer_efficiency(unit) ** 2
+               * el.distribution_efficiency(unit))
+    assert el.chain_efficiency(x, "2N") == pytest.approx(product, abs=2e-3)
     # at part load redundancy costs efficiency: 2N units run where fixed losses dominate
     for low in (0.2, 0.3):
         assert el.chain_efficiency(low, "2N") < el.chain_efficiency(low, "N")
         assert el.chain_efficiency(low, "2(N+1)") < el.chain_efficiency(low, "2N")
     assert el.chain_efficiency(x, transformer_stages=1) > el.chain_efficiency(x)
+
+
+def test_loss_power_is_finite_at_zero_load():
+    # no-load losses remain: 2N -> 2 x (UPS 0.8 % + 2 transformers x 0.1 %) = 2.0 %
+    # (+ a hair: upstream stages also carry the downstream no-load losses)
+    assert el.electrical_loss_power(0.0, redundancy="2N") == pytest.approx(0.020, rel=1e-3)
+    assert el.chain_efficiency(0.0) == 0.0
+    hourly = el.electrical_loss_power(np.array([0.0, 0.2, 0.8]))
+    assert (np.diff(hourly) > 0).all()
 
 
 def test_loss_fraction_plausible_pue_adder():
@@ -83,17 +103,17 @@ def test_loss_fraction_plausible_pue_adder():
 
 def test_loss_fraction_over_hourly_curve_is_fast_and_vectorised():
     curve = training_load()
-    losses = el.electrical_loss_fraction(curve.series)
+    losses = el.electrical_loss_fraction(curve.series, redundancy="2N")
     assert losses.shape == (8760,)
     assert (losses > 0).all()
-    # hours with checkpoint dips have slightly higher relative losses
+    # in a 2N chain (units near 40 %) checkpoint-dip hours have higher relative losses
     assert losses[curve.series.argmin()] > losses[curve.series.argmax()]
 
 
 def test_scalar_ndarray_dataarray_agree():
     da = xr.DataArray(LOADS, dims="hour")
     for func in (el.transformer_efficiency, el.ups_efficiency, el.distribution_efficiency,
-                 el.chain_efficiency, el.electrical_loss_fraction):
+                 el.chain_efficiency, el.electrical_loss_fraction, el.electrical_loss_power):
         arr = func(LOADS)
         out = func(da)
         assert isinstance(out, xr.DataArray) and out.dims == ("hour",), func.__name__
@@ -141,6 +161,8 @@ def test_facility_power_sum_and_validation():
         (lambda: el.chain_efficiency(1.5), "load_fraction"),
         (lambda: el.chain_efficiency(0.5, transformer_stages=1.5), "transformer_stages"),
         (lambda: el.electrical_loss_fraction(0.0), "load_fraction"),
+        (lambda: el.chain_efficiency(0.5, ups_mode="online"), "valid modes"),
+        (lambda: el.electrical_loss_power(-0.5), "load_fraction"),
         (lambda: el.distribution_efficiency(0.5, full_load_loss=0.5), "full_load_loss"),
     ],
 )

@@ -106,6 +106,15 @@ def test_smoothing_lowers_peak_by_at_most_30_percent():
         training_load(mean=0.5, checkpoint_interval_h=None, smoothing_cap=0.5)
 
 
+def test_default_smoothing_cap_valid_for_any_training_curve():
+    from dcplan.physics.loads import DEFAULT_SMOOTHING_CAP, MAX_SMOOTHING_REDUCTION
+    assert DEFAULT_SMOOTHING_CAP >= 1 - MAX_SMOOTHING_REDUCTION
+    for mean in (0.5, 0.79, 0.9):
+        plain = training_load(mean=mean)
+        smooth = training_load(mean=mean, smoothing_cap=DEFAULT_SMOOTHING_CAP)
+        assert 0 <= 1 - smooth.peak / plain.peak <= MAX_SMOOTHING_REDUCTION
+
+
 def test_smoothing_cannot_shave_the_hourly_mean():
     curve = training_load(mean=0.79, smoothing_cap=0.71)
     # cap below the compute-phase hourly mean: the envelope stays at the hourly mean

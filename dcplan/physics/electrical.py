@@ -47,6 +47,7 @@ __all__ = [
     "chain_efficiency",
     "distribution_efficiency",
     "electrical_loss_fraction",
+    "electrical_loss_power",
     "facility_power",
     "redundancy_factor",
     "transformer_efficiency",
@@ -229,7 +230,7 @@ def redundancy_factor(scheme, modules=4):
     return {"N": 1.0, "N+1": spare, "2N": 2.0, "2(N+1)": 2.0 * spare}[key]
 
 
-def chain_efficiency(load_fraction, redundancy="2N", ups_mode="double_conversion",
+def chain_efficiency(load_fraction, redundancy="N", ups_mode="double_conversion",
                      transformer_stages=2, modules=4,
                      no_load_loss=TRANSFORMER_NO_LOAD_LOSS, load_loss=TRANSFORMER_LOAD_LOSS,
                      distribution_loss=DISTRIBUTION_FULL_LOAD_LOSS):
@@ -238,10 +239,12 @@ def chain_efficiency(load_fraction, redundancy="2N", ups_mode="double_conversion
     Parameters
     ----------
     load_fraction : numeric
-        IT power / design (N) IT capacity, in (0, 1]; e.g. an hourly load curve times
+        IT power / design (N) IT capacity, in [0, 1]; e.g. an hourly load curve times
         the fleet's fill of the hall. [unitless]
-    redundancy : {"N", "N+1", "2N", "2(N+1)"}, default "2N"
-        Redundancy of transformers and UPS (see :func:`redundancy_factor`).
+    redundancy : {"N", "N+1", "2N", "2(N+1)"}, default "N"
+        Redundancy of transformers and UPS (see :func:`redundancy_factor`). Either
+        pass the design load fraction with the study's scheme, or a load already
+        divided by :func:`redundancy_factor` (the per-unit load) with "N"; never both.
     ups_mode : {"double_conversion", "eco"}, default "double_conversion"
     transformer_stages : int, default 2
         Transformers in series: HV/MV substation and MV/LV unit substation. Both use
@@ -261,29 +264,52 @@ def chain_efficiency(load_fraction, redundancy="2N", ups_mode="double_conversion
 
     Notes
     -----
-    With :math:`f` the redundancy factor, every unit runs at :math:`x/f`:
+    Power is traced upstream from the racks. With :math:`f` the redundancy factor and
+    :math:`L_i(u)` the loss of stage :math:`i` (fraction of unit rating) at unit load
+    :math:`u`, each stage carries everything downstream of it:
 
     .. math::
 
-        \eta = \eta_{UPS}(x/f)\;\eta_{T}(x/f)^{k}\;\eta_{D}(x/f)
+        P_0 = x, \qquad P_{i+1} = P_i + f\,L_i(P_i / f), \qquad \eta = x / P_{n}
 
-    Upstream stages are evaluated at the IT load rather than IT plus downstream
-    losses (a second-order error below 0.1 %). Mechanical (cooling) load also passes
+    in the order distribution, UPS, then the transformers. Zero load gives zero
+    efficiency (the no-load losses remain). Mechanical (cooling) load also passes
     through the transformers but not the UPS; it is not included here.
 
     Examples
     --------
-    >>> round(chain_efficiency(0.8), 3), round(chain_efficiency(0.8, ups_mode="eco"), 3)
-    (0.941, 0.97)
+    >>> round(chain_efficiency(0.8, "2N"), 3), round(chain_efficiency(0.4), 3)
+    (0.942, 0.942)
     """
+    power_in = _chain_input(load_fraction, redundancy, ups_mode, transformer_stages,
+                            modules, no_load_loss, load_loss, distribution_loss)
+    return load_fraction / power_in
+
+
+def _chain_input(load_fraction, redundancy="N", ups_mode="double_conversion",
+                 transformer_stages=2, modules=4, no_load_loss=TRANSFORMER_NO_LOAD_LOSS,
+                 load_loss=TRANSFORMER_LOAD_LOSS, distribution_loss=DISTRIBUTION_FULL_LOAD_LOSS):
+    """Utility-side power per unit design IT capacity that delivers ``load_fraction``."""
     _check("load_fraction", load_fraction, upper=1.0)
     if int(transformer_stages) != transformer_stages or not 0 <= transformer_stages <= 4:
         msg = f"transformer_stages must be a whole number 0-4, got {transformer_stages!r}"
         raise ValueError(msg)
-    unit_load = load_fraction / redundancy_factor(redundancy, modules)
-    return (ups_efficiency(unit_load, ups_mode)
-            * transformer_efficiency(unit_load, no_load_loss, load_loss) ** transformer_stages
-            * distribution_efficiency(unit_load, distribution_loss))
+    if ups_mode not in UPS_LOSS_PARAMETERS:
+        msg = f"unknown UPS mode {ups_mode!r}; valid modes: {', '.join(UPS_LOSS_PARAMETERS)}"
+        raise ValueError(msg)
+    _check("no_load_loss", no_load_loss, upper=0.1)
+    _check("load_loss", load_loss, upper=0.1)
+    _check("distribution_loss", distribution_loss, upper=0.2)
+    f = redundancy_factor(redundancy, modules)
+    ups = UPS_LOSS_PARAMETERS[ups_mode]
+    stages = [(0.0, 0.0, distribution_loss),
+              (ups["fixed"], ups["proportional"], ups["square"])]
+    stages += [(no_load_loss, 0.0, load_loss)] * int(transformer_stages)
+    power = load_fraction
+    for fixed, proportional, square in stages:  # a handful of stages, each vectorised
+        unit = power / f
+        power = power + f * (fixed + proportional * unit + square * unit * unit)
+    return power
 
 
 def electrical_loss_fraction(load_fraction, **kwargs):
@@ -308,11 +334,46 @@ def electrical_loss_fraction(load_fraction, **kwargs):
 
     Examples
     --------
-    >>> round(electrical_loss_fraction(0.8), 3)
+    >>> round(electrical_loss_fraction(0.8, redundancy="2N"), 3)
     0.062
     """
     _check("load_fraction", load_fraction, positive=True, upper=1.0)
-    return 1.0 / chain_efficiency(load_fraction, **kwargs) - 1.0
+    return _chain_input(load_fraction, **kwargs) / load_fraction - 1.0
+
+
+def electrical_loss_power(load_fraction, **kwargs):
+    r"""Electrical-chain losses per unit of design IT capacity.
+
+    Unlike :func:`electrical_loss_fraction` this stays finite at zero IT load, where
+    the no-load losses of transformers and UPS remain; multiply by the design IT
+    capacity to get loss power, or sum over hours for loss energy.
+
+    Parameters
+    ----------
+    load_fraction : numeric
+        IT power / design IT capacity, in [0, 1]. [unitless]
+    **kwargs
+        Passed to :func:`chain_efficiency`.
+
+    Returns
+    -------
+    numeric
+        Loss power / design IT capacity, >= 0. [unitless]
+
+    Notes
+    -----
+    .. math:: \ell_P = P_n(x) - x
+
+    with :math:`P_n` the utility-side power of :func:`chain_efficiency`.
+
+    Examples
+    --------
+    >>> round(electrical_loss_power(0.8, redundancy="2N"), 4)
+    0.0497
+    >>> round(electrical_loss_power(0.0, redundancy="2N"), 3)  # no-load losses remain
+    0.02
+    """
+    return _chain_input(load_fraction, **kwargs) - load_fraction
 
 
 def facility_power(it, mechanical, electrical_losses, other=0.0):

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "DEFAULT_SMOOTHING_CAP",
     "HOURS_PER_YEAR",
     "MAX_SMOOTHING_REDUCTION",
     "LoadCurve",
@@ -51,6 +52,11 @@ HOURS_PER_YEAR = 8760
 
 #: Largest peak reduction that rack power smoothing is credited with (NVIDIA [3]_).
 MAX_SMOOTHING_REDUCTION = 0.30
+
+#: Within-hour peak cap / nameplate used for systems with power smoothing (GB300 NVL72).
+#: **Assumption**: 0.85 credits half of NVIDIA's "up to 30 %" off a nameplate peak
+#: [3]_; being >= 0.7 it is valid for any unsmoothed peak <= 1.
+DEFAULT_SMOOTHING_CAP = 0.85
 
 _TOL = 1e-9
 
