@@ -424,6 +424,11 @@ def plot_capacity_vs_target(plan: Any, ax: Axes | Sequence[Axes] | None = None) 
         pflops = gpus * dense.to_pandas().reindex(gpus.columns).fillna(0.0)
         _stacked_bars(pax, pflops / 1e3, chip_colors, list(pflops.columns))
         _target_line(pax, years, target_pflops.to_numpy() / 1e3, "compute target", "target_pflops")
+        missing_pf = _var(ds, "shortfall_pflops")
+        if missing_pf is not None and float(missing_pf.sum()) > 0:
+            pax.bar(years, missing_pf.to_numpy() / 1e3, bottom=pflops.sum(axis=1).reindex(years, fill_value=0).to_numpy() / 1e3,
+                    width=0.8, color="none", edgecolor=_SHORTFALL_COLOR, hatch="///", label="shortfall",
+                    gid="shortfall")
         pax.set_ylabel("dense BF16 compute online [EFLOPS]")
         pax.set_title("Compute vs target")
         _year_axis(pax, years)
@@ -527,6 +532,23 @@ def cost_components(plan: Any) -> pd.DataFrame:
     return table
 
 
+def _shortfall_penalty_npv(ds: xr.Dataset, costs_npv: float) -> float:
+    """Discounted penalty for missed targets [USD]; 0 for hard targets."""
+    penalty = float(ds.attrs.get("shortfall_penalty_usd_per_gpu", 0.0) or 0.0)
+    shortfall = _var(ds, "shortfall_gpus")
+    if penalty <= 0 or shortfall is None:
+        return 0.0
+    try:
+        # The plan's own objective arithmetic, so the waterfall cannot drift from it.
+        from dcplan.results import npv_usd
+
+        return max(npv_usd(ds) - costs_npv, 0.0)
+    except Exception:
+        logger.debug("dcplan.results.npv_usd unavailable; GPU shortfall only", exc_info=True)
+    factor = _sum_to_year(ds["in_discount_factor"])
+    return float((_sum_to_year(shortfall) * factor).sum() * penalty)
+
+
 def plot_cost_breakdown(plan: Any, ax: Axes | Sequence[Axes] | None = None) -> Figure:
     """Capex by category and opex by year, and the net present cost as a waterfall.
 
@@ -571,11 +593,9 @@ def plot_cost_breakdown(plan: Any, ax: Axes | Sequence[Axes] | None = None) -> F
     factor = discount.to_pandas()
     factor.index = factor.index.astype(int)
     npv = table.mul(factor.reindex(table.index).fillna(0.0), axis=0).sum()
-    shortfall = _var(ds, "shortfall_gpus")
-    penalty = float(ds.attrs.get("in_shortfall_penalty_usd_per_gpu",
-                                 ds.attrs.get("shortfall_penalty_usd_per_gpu", 0.0)) or 0.0)
-    if shortfall is not None and penalty > 0 and float(shortfall.sum()) > 0:
-        npv["shortfall penalty"] = float((_sum_to_year(shortfall) * factor).sum() * penalty)
+    penalty = _shortfall_penalty_npv(ds, float(npv.sum()))
+    if penalty > 0:
+        npv["shortfall penalty"] = penalty
     running = 0.0
     labels = list(npv.index) + ["net present cost"]
     for i, (label, value) in enumerate(npv.items()):

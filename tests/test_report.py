@@ -473,3 +473,23 @@ def test_report_renders_in_headless_chromium(written, tmp_path):
 
     pixels = mpimg.imread(shot)
     assert pixels.shape[0] >= 1000 and pixels.std() > 0.05, "the page rendered blank"
+
+
+def test_report_folder_is_readable_by_others(written):
+    assert written.parent.stat().st_mode & 0o055 == 0o055
+
+
+def test_report_of_a_solved_synthetic_plan(tmp_path):
+    """The report reads a real Plan, and its NPV waterfall lands on the solver's objective."""
+    synthetic = pytest.importorskip("dcplan.synthetic")
+    optimize = pytest.importorskip("dcplan.optimize")
+    plan = optimize.solve(synthetic.make_inputs(n_sites=4, n_years=4, seed=3), time_limit_s=60)
+    index = report.write_report(plan, tmp_path / "report")
+    page = index.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == len(report.FIGURES)
+    wax = report.plot_cost_breakdown(plan).axes[1]
+    (total,) = [p for p in wax.patches if p.get_gid() == "total"]
+    assert total.get_height() * 1e9 == pytest.approx(plan.summary_dict()["objective_usd"], rel=1e-6)
+    chosen = plan.sites[plan.sites["chosen"]]
+    table = page.split("<h2>Chosen sites</h2>")[1].split("</table>")[0]
+    assert table.count("<tr>") == len(chosen) + 1
