@@ -193,3 +193,23 @@ def test_invalid_inputs(params):
         cooling.cooling_hourly(params.drop(columns=["supply_c"]), 20.0, 15.0)
     with pytest.raises(ValueError, match="liquid_heat_fraction"):
         cooling.cooling_hourly(params, 20.0, 15.0, liquid_heat_fraction=1.5)
+
+
+def test_cooling_annual_matches_hourly_with_load_profile(params):
+    # The Green Grid: annual PUE = sum(facility) / sum(IT), weighted by the load curve
+    year = weather.synthetic_year_from_table(STATIONS.iloc[:2])
+    load = xr.DataArray(0.6 + 0.4 * np.sin(np.arange(8760) / 8760 * 12), dims="hour")
+    elec = xr.DataArray([0.04, 0.06], dims="site", coords={"site": year.site.values})
+    res = cooling.cooling_annual(params, year.temp_air_c, year.wet_bulb_c, it_load=load,
+                                 pressure_pa=year.pressure_pa, electrical_loss_fraction=elec,
+                                 other_fraction=0.01, block=1)
+    mech, water = cooling.cooling_hourly(params, year.temp_air_c, year.wet_bulb_c,
+                                         pressure_pa=year.pressure_pa)
+    facility = load * (1 + mech.astype(float) + elec + 0.01)
+    np.testing.assert_allclose(res.pue_annual.transpose("cooling", "site").values,
+                               cooling.annual_pue(load, facility).values, rtol=1e-9)
+    np.testing.assert_allclose(res.pue_peak.transpose("cooling", "site").values,
+                               cooling.peak_pue(load, facility).values, rtol=1e-9)
+    np.testing.assert_allclose(res.wue_l_per_kwh.transpose("cooling", "site").values,
+                               cooling.wue((water * load).sum("hour"), load.sum("hour")).values,
+                               rtol=1e-6)

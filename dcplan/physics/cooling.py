@@ -198,13 +198,15 @@ def chiller_cop(chw_c, sink_c, cop_rated, rated_chw_c, rated_sink_c, cond_offset
     ----------
     .. [1] ASHRAE 90.1-2019 Table 6.8.1-3 (rated COPs at AHRI 550/590 conditions).
     """
-    te = np.asarray(chw_c, dtype=float) + _KELVIN
-    tc = np.asarray(sink_c, dtype=float) + cond_offset_k + _KELVIN
+    sink = np.asarray(sink_c)
+    dt = np.float32 if sink.dtype == np.float32 else np.float64  # keep float32 fast path
+    te = np.asarray(chw_c, dtype=dt) + dt(_KELVIN)
+    tc = np.asarray(sink, dtype=dt) + dt(cond_offset_k + _KELVIN)
     ter = rated_chw_c + _KELVIN
     tcr = rated_sink_c + cond_offset_k + _KELVIN
     lift = np.maximum(tc - te, 1e-3)
-    cop = cop_rated * (te / lift) / (ter / (tcr - ter))
-    out = np.clip(cop, 1.0, cop_max)
+    cop = te / lift * dt(cop_rated / (ter / (tcr - ter)))
+    out = np.clip(cop, dt(1.0), dt(cop_max))
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -468,23 +470,30 @@ def cooling_annual(params, dry_bulb_c, wet_bulb_c, *, pressure_pa=101325.0,
                                           and lead in pressure_pa.dims) else pressure_pa
         mech, water = cooling_hourly(params, d, w, pressure_pa=pres,
                                      liquid_heat_fraction=liquid_heat_fraction)
-        # sums over 8,760 hours in float64 (the hourly model may run in float32)
-        mech, water = mech.astype(float), water.astype(float)
-        elec = _sel(electrical_loss_fraction, sel)
-        other = _sel(other_fraction, sel)
+        # reduce with numpy over the last (hour) axis; sums accumulate in float64
+        elec = _per_site(_sel(electrical_loss_fraction, sel), mech)
+        other = _per_site(_sel(other_fraction, sel), mech)
         it = load.isel(sel) if (isinstance(load, xr.DataArray) and lead in load.dims) else load
-        it_total = it.sum(dim)
-        facility = it * (1.0 + mech + elec + other)
-        peak_idx = facility.argmax(dim)
-        it_b = it.broadcast_like(facility)
-        pue_peak_ = (facility.isel({dim: peak_idx}).drop_vars(dim, errors="ignore")
-                     / it_b.isel({dim: peak_idx}).drop_vars(dim, errors="ignore"))
+        it_np = np.asarray(it.transpose(*[x for x in mech.dims if x in it.dims]).values
+                           if isinstance(it, xr.DataArray) else it, dtype=np.float64)
+        m, wv = mech.values, water.values
+        it_total = it_np.sum(axis=-1)
+        mech_mean = np.einsum("...h,...h->...", m, np.broadcast_to(it_np, m.shape),
+                              dtype=np.float64) / it_total
+        water_mean = np.einsum("...h,...h->...", wv, np.broadcast_to(it_np, wv.shape),
+                               dtype=np.float64) / it_total
+        facility = np.broadcast_to(it_np, m.shape) * (1.0 + m.astype(np.float64) + elec + other)
+        k = facility.argmax(axis=-1)[..., None]
+        peak = (np.take_along_axis(facility, k, -1)
+                / np.take_along_axis(np.broadcast_to(it_np, m.shape), k, -1))[..., 0]
+        dims = mech.dims[:-1]
+        coords = {c: mech.coords[c] for c in dims if c in mech.coords}
         pieces.append(xr.Dataset({
-            "pue_annual": facility.sum(dim) / it_total,
-            "pue_peak": pue_peak_,
-            "wue_l_per_kwh": (water * it).sum(dim) / it_total,
-            "mech_fraction_mean": (mech * it).sum(dim) / it_total,
-        }))
+            "pue_annual": (dims, 1.0 + mech_mean + elec[..., 0] + other[..., 0]),
+            "pue_peak": (dims, peak),
+            "wue_l_per_kwh": (dims, water_mean),
+            "mech_fraction_mean": (dims, mech_mean),
+        }, coords=coords))
     out = xr.concat(pieces, dim=lead) if lead else pieces[0]
     out = out.astype(float)
     out["pue_annual"].attrs = {"units": "1", "long_name": "annual PUE (The Green Grid)"}
@@ -492,6 +501,20 @@ def cooling_annual(params, dry_bulb_c, wet_bulb_c, *, pressure_pa=101325.0,
     out["wue_l_per_kwh"].attrs = {"units": "L/kWh", "long_name": "site WUE"}
     out["mech_fraction_mean"].attrs = {"units": "1", "long_name": "mean cooling power / IT"}
     return out
+
+
+def _per_site(value, mech):
+    """Electrical/other fraction as a float64 array broadcastable to mech (..., hour)."""
+    if isinstance(value, xr.DataArray):
+        dims = [d for d in mech.dims if d in value.dims]
+        arr = value.transpose(*dims).values.astype(float)
+        shape = [mech.sizes[d] if d in value.dims else 1 for d in mech.dims[:-1]]
+        return arr.reshape(shape + [1])
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim:
+        raise ValueError("electrical_loss_fraction/other_fraction must be scalars or "
+                         "DataArrays with named dims")
+    return np.full([1] * mech.ndim, float(arr))
 
 
 def _sel(value, sel):
