@@ -44,13 +44,17 @@ __all__ = [
     "COOLING_COLORS",
     "COOLING_LABELS",
     "FIGURES",
+    "FigureSpec",
     "binding_constraints_text",
+    "cooling_color",
+    "cost_components",
     "plot_binding_constraints",
     "plot_buildout_timeline",
     "plot_capacity_vs_target",
     "plot_cost_breakdown",
     "plot_resources",
     "plot_site_map",
+    "render_html",
     "write_report",
 ]
 
