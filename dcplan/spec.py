@@ -141,15 +141,15 @@ class Horizon(Strict):
 class GpuTarget(Strict):
     """At least ``gpus`` GPUs of ``chip`` online from ``year`` on."""
 
-    year: Year
-    chip: ChipId
+    year: Year = Field(description="year from which the target holds")
+    chip: ChipId = Field(description="chip id (catalog or chips.custom)")
     gpus: GPUCount = Field(description="GPUs online [GPU]")
 
 
 class ComputeTarget(Strict):
     """At least ``dense_pflops`` of dense BF16 compute online from ``year`` on, from any allowed chip."""
 
-    year: Year
+    year: Year = Field(description="year from which the target holds")
     dense_pflops: PFLOPS = Field(description="dense BF16 compute [PFLOPS], e.g. '2 EFLOPS'")
     chips: list[ChipId] | None = Field(None, description="chips that count (default: all in the study)")
 
@@ -211,24 +211,30 @@ class Workload(Strict):
 class ChipFields(Strict):
     """Fields of a chip profile; every field optional so it can serve as an override."""
 
-    name: str | None = None
-    vendor: str | None = None
-    system: str | None = None
-    chip_tdp_w: W | None = None
-    gpus_per_node: Annotated[int, Field(gt=0)] | None = None
-    node_max_kw: KW | None = None
-    gpus_per_rack: Annotated[int, Field(gt=0)] | None = None
-    rack_kw: KW | None = None
-    air_coolable: bool | None = None
-    liquid_heat_fraction: Fraction | None = None
-    dense_bf16_tflops: TFLOPS | None = None
-    dense_fp8_tflops: TFLOPS | None = None
-    memory_gb: Annotated[float, Field(ge=0)] | None = None
-    first_year: Year | None = None
-    price_usd_per_gpu: USDPerGPU | None = None
-    service_life_yr: Annotated[float, _quantity("yr"), Field(gt=0, le=15)] | None = None
-    scenario: bool | None = None
-    power_smoothing: bool | None = None
+    name: str | None = Field(None, description="readable name")
+    vendor: str | None = Field(None, description="vendor")
+    system: str | None = Field(None, description="system / rack layout")
+    chip_tdp_w: W | None = Field(None, description="chip maximum power [W]")
+    gpus_per_node: Annotated[int, Field(gt=0)] | None = Field(None, description="GPUs per node")
+    node_max_kw: KW | None = Field(None, description="node maximum power [kW]")
+    gpus_per_rack: Annotated[int, Field(gt=0)] | None = Field(None, description="GPUs per rack")
+    rack_kw: KW | None = Field(None, description="rack power at nameplate [kW]")
+    air_coolable: bool | None = Field(None, description="the rack can run in an air-cooled hall")
+    liquid_heat_fraction: Fraction | None = Field(
+        None, description="share of heat captured by liquid in a liquid-cooled hall"
+    )
+    dense_bf16_tflops: TFLOPS | None = Field(None, description="dense BF16 compute per GPU [TFLOPS]")
+    dense_fp8_tflops: TFLOPS | None = Field(None, description="dense FP8 compute per GPU [TFLOPS]")
+    memory_gb: Annotated[float, Field(ge=0)] | None = Field(None, description="HBM per GPU [GB]")
+    first_year: Year | None = Field(None, description="first year the part can be deployed")
+    price_usd_per_gpu: USDPerGPU | None = Field(
+        None, description="price per GPU incl. its share of server, network and rack [USD]"
+    )
+    service_life_yr: Annotated[float, _quantity("yr"), Field(gt=0, le=15)] | None = Field(
+        None, description="years a GPU stays in service before it retires"
+    )
+    scenario: bool | None = Field(None, description="roadmap part (a scenario, not a product)")
+    power_smoothing: bool | None = Field(None, description="rack-level power smoothing caps peaks")
 
 
 class CustomChip(ChipFields):
@@ -258,10 +264,12 @@ class Chips(Strict):
 class CoolingOverride(Strict):
     """Per-technology changes to the cooling table."""
 
-    facility_capex_usd_per_mw: USDPerMW | None = None
-    fixed_om_usd_per_mw_yr: USDPerMWYr | None = None
-    max_rack_kw: KW | None = None
-    cycles_of_concentration: Annotated[float, Field(gt=1)] | None = None
+    facility_capex_usd_per_mw: USDPerMW | None = Field(None, description="facility capex per IT MW [USD/MW]")
+    fixed_om_usd_per_mw_yr: USDPerMWYr | None = Field(None, description="fixed O&M per IT MW-year")
+    max_rack_kw: KW | None = Field(None, description="densest rack the hall design admits [kW]")
+    cycles_of_concentration: Annotated[float, Field(gt=1)] | None = Field(
+        None, description="cooling-tower cycles of concentration (sets blowdown)"
+    )
 
 
 class Cooling(Strict):
@@ -291,32 +299,34 @@ class Electrical(Strict):
 class SiteCatalogRef(Strict):
     """Candidates taken from the shipped US site catalog, filtered."""
 
-    states: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] | None = None
-    isos: list[str] | None = None
-    min_kv: KV | None = None
-    max_price_usd_per_mwh: USDPerMWh | None = None
-    max_water_stress: WaterStress | None = None
-    site_ids: list[str] | None = None
+    states: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] | None = Field(
+        None, description="2-letter state codes to keep"
+    )
+    isos: list[str] | None = Field(None, description="ISO/utility regions to keep (e.g. ERCOT, PJM)")
+    min_kv: KV | None = Field(None, description="lowest nearby transmission voltage [kV]")
+    max_price_usd_per_mwh: USDPerMWh | None = Field(None, description="highest electricity price")
+    max_water_stress: WaterStress | None = Field(None, description="worst water-stress class kept")
+    site_ids: list[str] | None = Field(None, description="keep exactly these catalog ids")
     limit: Annotated[int, Field(gt=0)] | None = Field(None, description="keep the first N after filtering")
 
 
 class SiteFields(Strict):
     """Per-site attributes a study may set or override (anything left out is looked up)."""
 
-    name: str | None = None
-    state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
-    iso: str | None = None
-    electricity_usd_per_mwh: USDPerMWh | None = None
-    co2_t_per_mwh: TPerMWh | None = None
-    land_mw: MW | None = None
-    water_m3_per_yr: M3PerYr | None = None
-    water_usd_per_m3: USDPerM3 | None = None
-    water_stress: WaterStress | None = None
-    max_grid_kv: KV | None = None
-    headroom_mw: MW | None = None
-    headroom_year: Year | None = None
-    permit_lead_time_yr: Years | None = None
-    queue_study_yr: Years | None = None
+    name: str | None = Field(None, description="readable name")
+    state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = Field(None, description="2-letter state")
+    iso: str | None = Field(None, description="ISO/utility region (sets queue times)")
+    electricity_usd_per_mwh: USDPerMWh | None = Field(None, description="electricity price [USD/MWh]")
+    co2_t_per_mwh: TPerMWh | None = Field(None, description="grid CO2e intensity [t/MWh]")
+    land_mw: MW | None = Field(None, description="IT MW the land can host")
+    water_m3_per_yr: M3PerYr | None = Field(None, description="on-site water allowance [m3/yr]")
+    water_usd_per_m3: USDPerM3 | None = Field(None, description="water price [USD/m3]")
+    water_stress: WaterStress | None = Field(None, description="water-stress class (WRI Aqueduct bands)")
+    max_grid_kv: KV | None = Field(None, description="highest transmission voltage nearby [kV]")
+    headroom_mw: MW | None = Field(None, description="spare capacity at an existing substation [MW]")
+    headroom_year: Year | None = Field(None, description="year that headroom is free")
+    permit_lead_time_yr: Years | None = Field(None, description="permitting critical path [yr]")
+    queue_study_yr: Years | None = Field(None, description="large-load interconnection study time [yr]")
     weather_file: str | None = Field(None, description="EPW file for this site (relative to the study)")
 
 
@@ -331,7 +341,7 @@ class InlineSite(SiteFields):
 class Sites(Strict):
     """Where the candidates come from; sources are combined, ids must be unique."""
 
-    catalog: SiteCatalogRef | None = None
+    catalog: SiteCatalogRef | None = Field(None, description="take candidates from the shipped catalog")
     inline: list[InlineSite] = Field(default_factory=list)
     file: str | None = Field(None, description="GeoJSON, GeoPackage or CSV (lat/lon) of candidates")
     overrides: dict[str, SiteFields] = Field(default_factory=dict)
@@ -365,10 +375,14 @@ class Costs(Strict):
 class Limits(Strict):
     """Portfolio-wide limits. Leave a limit out for none."""
 
-    capex_budget_usd_per_year: YearlyUSD | None = None
-    carbon_cap_t_per_year: YearlyT | None = None
-    min_sites: Annotated[int, Field(ge=0)] = 0
-    max_sites: Annotated[int, Field(gt=0)] | None = None
+    capex_budget_usd_per_year: YearlyUSD | None = Field(
+        None, description="capital spend per year, flat or {year: amount} (held forward)"
+    )
+    carbon_cap_t_per_year: YearlyT | None = Field(
+        None, description="fleet CO2 per year, flat or {year: tonnes} (held forward)"
+    )
+    min_sites: Annotated[int, Field(ge=0)] = Field(0, description="fewest sites to open")
+    max_sites: Annotated[int, Field(gt=0)] | None = Field(None, description="most sites to open")
     max_iso_share: Fraction | None = Field(None, description="most IT capacity one ISO may hold")
     block_mw: MWPos = Field(20.0, description="IT capacity is built in blocks of this size")
     max_build_mw_per_year: MWPos = Field(300.0, description="IT MW one site can commission per year")
@@ -400,8 +414,8 @@ class Study(Strict):
     _base_dir: Path | None = PrivateAttr(None)
     _source: str = PrivateAttr("<study>")
 
-    name: Annotated[str, Field(min_length=1, max_length=120)]
-    description: str = ""
+    name: Annotated[str, Field(min_length=1, max_length=120)] = Field(description="study name")
+    description: str = Field("", description="what the study asks")
     horizon: Horizon
     fleet: Fleet
     sites: Sites
