@@ -409,6 +409,9 @@ def grid_coefficients(study: Study, sites) -> xr.Dataset:
         headroom_year=sites["headroom_year"].to_numpy(float),
         queue_study_yr=sites["queue_study_yr"].to_numpy(float),
         start_year=first,
+        transformer_lead_weeks=study.grid.transformer_lead_weeks,
+        switchgear_lead_weeks=study.grid.switchgear_lead_weeks,
+        ramp_years={"new_substation": study.grid.ramp_years_new_substation},
     )
     permit = grid.permit_year(sites["permit_lead_time_yr"].to_numpy(float), start_year=first)
     options = options.assign_coords(site=sites["site_id"].to_numpy())

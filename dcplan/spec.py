@@ -296,6 +296,21 @@ class Electrical(Strict):
     )
 
 
+class Grid(Strict):
+    """Equipment lead times that set when new interconnects can energise."""
+
+    transformer_lead_weeks: Annotated[float, _quantity("week"), Field(gt=0, le=520)] = Field(
+        120.0,
+        description="large power transformer lead time (DOE 2024: 80-210 weeks; NEMA 2024 avg 120)",
+    )
+    switchgear_lead_weeks: Annotated[float, _quantity("week"), Field(gt=0, le=520)] = Field(
+        48.0, description="HV switchgear lead time (Cushman & Wakefield 2025: 46-48 weeks)"
+    )
+    ramp_years_new_substation: Annotated[float, Field(gt=0, le=10)] = Field(
+        3.0, description="years from first energisation to full capacity of a new substation"
+    )
+
+
 class SiteCatalogRef(Strict):
     """Candidates taken from the shipped US site catalog, filtered."""
 
@@ -423,6 +438,7 @@ class Study(Strict):
     cooling: Cooling = Field(default_factory=Cooling)
     workload: Workload = Field(default_factory=Workload)
     electrical: Electrical = Field(default_factory=Electrical)
+    grid: Grid = Field(default_factory=Grid)
     costs: Costs = Field(default_factory=Costs)
     limits: Limits = Field(default_factory=Limits)
     solver: Solver = Field(default_factory=Solver)
