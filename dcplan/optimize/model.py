@@ -321,7 +321,12 @@ def _derived(a: _Assembly) -> None:
     ic_cap = a.get("ic_capacity_mw")
     earliest = a.get("ic_earliest_year")
     ic_start = np.where(a.on("ic_lead"), earliest, a.years[0]) * np.ones(ic_cap.shape)
-    ic_ub = np.full(np.broadcast_shapes(ic_cap.shape, y.shape), np.inf)
+    # no site ever needs to energise more than the whole fleet's facility peak
+    fpk = a.get("facility_peak_kw_per_gpu").max(axis=(0, 2), keepdims=True)
+    peak_gpus = (a.get("target_gpus") * fpk).sum(axis=1, keepdims=True)
+    kw_peak_per_pflop = (fpk / np.where(allowed, pflops, np.inf)).max() if allowed.any() else 0.0
+    peak_mw = float((peak_gpus + a.get("target_pflops") * kw_peak_per_pflop).max()) / 1000.0
+    ic_ub = np.full(np.broadcast_shapes(ic_cap.shape, y.shape), np.ceil(peak_mw) + 1.0)
     if a.on("ic_capacity"):
         ic_ub = np.minimum(ic_ub, ic_cap)
     if a.on("ic_phase"):
@@ -479,9 +484,9 @@ def add_interconnect(a: _Assembly) -> None:
         a.terms(r, prev, -1.0)
     if a.on("ic_capacity"):
         big = _last(a.ic_ub)
-        r = a.add_rows("ic_capacity_max", ("site", "option"), (_last(a.ic) >= 0) & np.isfinite(big), "le", 0.0)
+        r = a.add_rows("ic_capacity_max", ("site", "option"), _last(a.ic) >= 0, "le", 0.0)
         a.terms(r, _last(a.ic), 1.0)
-        a.terms(r, a.sel, -np.where(np.isfinite(big), big, 0.0))
+        a.terms(r, a.sel, -big)
     if a.on("ic_choice"):
         link = a.on("site_open")
         r = a.add_rows("ic_choice_max", ("site",), (a.sel >= 0).any(axis=3, keepdims=True), "le", 0.0 if link else 1.0)
