@@ -1,0 +1,219 @@
+"""The siting MILP: hand-computable optima, one test per constraint family, infeasibility,
+determinism and the Pyomo hand-off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from dcplan.errors import InfeasibleError
+from dcplan.optimize import FAMILIES, build_model, solve
+from dcplan.optimize.model import registered_names
+from dcplan.optimize.solve import handoff, run_highs, set_options
+from dcplan.synthetic import make_inputs
+
+
+def _tiny(n_sites=3, n_years=4, **kw) -> xr.Dataset:
+    """Small study: one chip, two coolings, every option energises in year 1."""
+    ds = make_inputs(n_sites, n_years, chips=("h100_sxm",), coolings=("air_chiller", "dlc_dry"), seed=3, **kw)
+    ds["permit_year"][:] = ds.attrs["first_year"]
+    ds["ic_earliest_year"][:] = ds.attrs["first_year"]
+    ds["ic_capacity_mw"][:] = 200.0
+    ds["ic_phase_mw_per_yr"][:] = 200.0
+    ds["land_mw"][:] = 1000.0
+    ds["max_build_mw_per_yr"][:] = 1000.0
+    ds["water_cap_m3_per_yr"][:] = np.inf
+    ds["target_gpus"][:] = 20_000.0
+    ds["target_pflops"][:] = 0.0
+    return ds
+
+
+def _cheap_site(ds) -> str:
+    plan = solve(ds)
+    return str(plan.sites.loc[plan.sites.chosen, "site_id"].iloc[0])
+
+
+def test_two_sites_dear_first_then_cheap_when_it_energises():
+    ds = _tiny(2, 4, service_life_yr=1)
+    ds["electricity_usd_per_mwh"][:] = [150.0, 40.0]  # s0001 is far cheaper to run
+    ds["ic_earliest_year"].loc[dict(site="s0001")] = 2028  # but energises only in year 3
+    ds["site_open_usd"][:] = 1e6
+    ds["ic_capex_usd"][:] = 1e6
+    ds["facility_capex_usd_per_mw"][:] = 1e5  # building twice costs little next to the energy bill
+    plan = solve(ds, mip_rel_gap=1e-6)
+    g = plan.dataset["gpus"].sum(("chip", "cooling"))
+    assert g.sel(site="s0000", year=[2026, 2027]).values == pytest.approx([20_000, 20_000], rel=1e-6)
+    assert g.sel(site="s0001", year=[2026, 2027]).values == pytest.approx([0, 0], abs=1e-6)
+    assert g.sel(site="s0001", year=[2028, 2029]).values == pytest.approx([20_000, 20_000], rel=1e-6)
+    assert g.sel(site="s0000", year=[2028, 2029]).values == pytest.approx([0, 0], abs=1e-6)
+    assert plan.audit().ok
+
+
+def test_objective_matches_hand_computed_npv():
+    ds = _tiny(1, 2)
+    ds["carbon_price_usd_per_t"][:] = 0.0
+    plan = solve(ds, mip_rel_gap=1e-9)
+    d = plan.dataset
+    it = 20_000 * float(ds["it_kw_per_gpu"][0]) / 1000  # 28 MW -> 2 blocks of 20 MW
+    assert float(d["it_capacity_mw"].sum("cooling").isel(site=0, year=-1)) == pytest.approx(np.ceil(it / 20) * 20)
+    assert plan.dataset.attrs["objective_usd"] == pytest.approx(float(
+        ((d["capex_usd"] + d["opex_usd"]).sum("site") * ds["discount_factor"]).sum()), rel=1e-6)
+
+
+# one study per family where that family binds; skipping it must break it
+def _water(ds):
+    ds["water_cap_m3_per_yr"][:] = 2_000.0
+    ds["wue_l_per_kwh"][:] = 1.0
+    ds["water_m3_per_gpu_year"][:] = 5.0
+    ds["water_m3_per_gpu_year"].loc[dict(cooling="dlc_dry")] = 0.01
+    ds["facility_capex_usd_per_mw"].loc[dict(cooling="dlc_dry")] = 30e6
+    return ds
+
+
+def _land(ds):
+    ds["land_mw"][:] = 20.0
+    return ds
+
+
+def _build(ds):
+    ds["max_build_mw_per_yr"][:] = 20.0
+    ds["target_gpus"][:] = [[0, 0, 0, 40_000]]
+    return ds
+
+
+def _budget(ds):
+    ds["capex_budget_usd"][:] = 1.5e9
+    ds["target_gpus"][:] = [[0, 0, 40_000, 40_000]]
+    return ds
+
+
+def _carbon(ds):
+    ds["co2_t_per_mwh"][:] = [0.7, 0.1, 0.7]
+    ds["electricity_usd_per_mwh"][:] = [30.0, 200.0, 30.0]
+    ds["carbon_cap_t"][:] = 60_000.0
+    return ds
+
+
+def _count(ds):
+    ds.attrs["min_sites"] = 2
+    return ds
+
+
+def _iso(ds):
+    ds = ds.assign_coords(iso=("site", ["PJM", "ERCOT", "MISO"]))
+    ds.attrs["max_iso_share"] = 0.5
+    return ds
+
+
+def _phase(ds):
+    ds["ic_phase_mw_per_yr"][:] = 20.0
+    ds["target_gpus"][:] = [[0, 0, 0, 40_000]]
+    return ds
+
+
+def _lead(ds):
+    ds["ic_earliest_year"][:] = 2028
+    ds.attrs["shortfall_penalty_usd_per_gpu"] = 1e6  # short in 2026-27, which skipping would hide
+    return ds
+
+
+def _permit(ds):
+    ds["permit_year"][:] = 2028
+    ds.attrs["shortfall_penalty_usd_per_gpu"] = 1e6
+    return ds
+
+
+def _compat(ds):
+    ds["compatible"].loc[dict(cooling="air_chiller")] = False
+    return ds
+
+
+def _first_year(ds):
+    ds["first_year"][:] = 2028
+    ds.attrs["shortfall_penalty_usd_per_gpu"] = 1e6
+    return ds
+
+
+def _ic_capacity(ds):
+    ds["ic_capacity_mw"][:] = 30.0
+    return ds
+
+
+def _choice(ds):
+    ds["ic_capacity_mw"][:] = 20.0  # one option cannot carry the fleet's ~35 MW peak
+    ds["ic_phase_mw_per_yr"][:] = 20.0
+    ds["site_open_usd"][:] = 5e9  # so a second option at one site beats a second site
+    return ds
+
+
+def _same(ds):
+    return ds
+
+
+CASES = {
+    "water_cap": _water, "land": _land, "build_rate": _build, "capex_budget": _budget,
+    "carbon_cap": _carbon, "site_count": _count, "iso_share": _iso, "ic_phase": _phase,
+    "ic_lead": _lead, "permit": _permit, "compatibility": _compat, "chip_first_year": _first_year,
+    "ic_capacity": _ic_capacity, "target": _same, "it_capacity": _same, "facility_peak": _same,
+    "site_open": _same, "ic_choice": _choice, "gpu_stock": _same,
+}
+
+
+@pytest.mark.parametrize("family", sorted(CASES))
+def test_family_binds_and_skipping_it_breaks_it(family):
+    ds = CASES[family](_tiny())
+    full = solve(ds, mip_rel_gap=1e-4)
+    assert full.audit().ok, full.audit()
+    loose = solve(ds, mip_rel_gap=1e-4, skip=(family,))
+    loose.dataset.attrs["skip"] = ""  # audit the loose plan against every family
+    report = loose.audit()
+    assert family in report.families() or (family == "gpu_stock" and "accounting" in report.families()), report
+
+
+def test_every_family_is_covered_by_a_test():
+    structural = {"it_monotone", "ic_monotone"}  # never bind at an optimum (building costs money)
+    assert set(FAMILIES) - structural <= set(CASES)
+
+
+def test_every_component_is_registered():
+    sm = build_model(_iso(_tiny()))
+    from pyomo.environ import Constraint, Var
+
+    names = {c.name for c in sm.model.component_objects((Var, Constraint))}
+    assert names <= registered_names()
+
+
+def test_infeasible_target_names_the_family_year_and_figures():
+    ds = _tiny()
+    ds["ic_capacity_mw"][:] = 50.0
+    ds["target_gpus"].loc[dict(year=2027)] = 600_000
+    with pytest.raises(InfeasibleError, match="2027 target of 600,000") as info:
+        solve(ds)
+    d = info.value.diagnosis
+    assert "target" in d.families
+    assert "can be energised anywhere by 2027" in str(d)
+
+
+def test_same_input_same_plan():
+    ds = make_inputs(12, 6, seed=5)
+    a, b = solve(ds), solve(ds)
+    for name in ("gpus", "it_capacity_mw", "interconnect_option_mw", "site_open"):
+        np.testing.assert_array_equal(a.dataset[name].values, b.dataset[name].values)
+    assert a.dataset.attrs["objective_usd"] == b.dataset.attrs["objective_usd"]
+
+
+def test_pyomo_handoff_equals_array_model():
+    ds = make_inputs(6, 5, seed=4)
+    sm = build_model(ds)
+    objs = []
+    for compile_pyomo in (True, False):
+        ho = handoff(sm, compile_pyomo=compile_pyomo)
+        set_options(ho.highs, time_limit_s=60, mip_rel_gap=0.0, threads=1, seed=0)
+        objs.append(run_highs(ho)["objective"])
+    assert objs[0] == pytest.approx(objs[1], rel=1e-7)
+
+
+def test_unknown_family_rejected():
+    with pytest.raises(ValueError, match="unknown constraint families"):
+        build_model(_tiny(), skip=("watre_cap",))
