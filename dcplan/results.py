@@ -20,7 +20,7 @@ import xarray as xr
 
 logger = logging.getLogger(__name__)
 
-ENGINE = "h5netcdf"
+ENGINE = "netcdf4"
 DIMS5 = ("site", "chip", "cooling", "option", "year")
 
 #: output variables: dims, units, long_name
