@@ -217,3 +217,17 @@ def test_pyomo_handoff_equals_array_model():
 def test_unknown_family_rejected():
     with pytest.raises(ValueError, match="unknown constraint families"):
         build_model(_tiny(), skip=("watre_cap",))
+
+
+def test_shadow_prices_price_the_binding_target():
+    from dcplan.optimize import shadow_prices
+
+    ds = _tiny()
+    plan = solve(ds, mip_rel_gap=1e-6)
+    table = shadow_prices(plan)
+    assert {"family", "year", "dual", "binding", "meaning"} <= set(table.columns)
+    target = table[table.constraint == "target_gpus_min"].set_index("year")
+    # the first year's target carries the GPU purchase: at least the price of 1,000 GPUs [MUSD]
+    assert target.loc[2026, "binding"] == 1
+    assert target.loc[2026, "dual"] >= float(ds["gpu_capex_usd"][0]) / 1e3 * (1 - 1e-6)
+    assert (target["dual"] >= -1e-9).all()

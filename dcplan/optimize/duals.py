@@ -1,0 +1,69 @@
+"""Shadow prices of a plan: fix its integer decisions, re-solve the LP, aggregate the duals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dcplan.optimize.registry import CONSTRAINTS, MEANING
+
+
+def shadow_prices(plan, *, binding_tol: float = 1e-7) -> pd.DataFrame:
+    """Duals by constraint family and year, from the LP with the plan's integers fixed.
+
+    Parameters
+    ----------
+    plan : dcplan.results.Plan
+        A solved plan (its ``in_`` inputs are rebuilt into the model).
+    binding_tol : float
+        |dual| above which a row counts as binding.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``family``, ``constraint``, ``year`` (-1 when the row has no year), ``dual``
+        (sum over rows, MUSD of NPV per model unit of the row), ``binding`` (rows with a
+        nonzero dual) and ``meaning``.
+    """
+    from dcplan.optimize.model import AX, build_model
+    from dcplan.optimize.solve import handoff
+
+    inputs = plan.inputs
+    skip = tuple(filter(None, str(plan.dataset.attrs.get("skip", "")).split(",")))
+    sm = build_model(inputs, skip=skip)
+    ho = handoff(sm, compile_pyomo=False)
+    h = ho.highs
+    lower, upper = ho.col_lower.copy(), ho.col_upper.copy()
+    block = float(inputs.attrs["block_mw"])
+    fixed = {
+        "site_open": plan.dataset["site_open"].astype(float),
+        "it_blocks": plan.dataset["it_capacity_mw"] / block,
+        "ic_select": plan.dataset["interconnect_option"].astype(float),
+    }
+    for name, da in fixed.items():
+        fam = sm.variables[name]
+        order = [d for d in AX if d in da.dims]
+        values = np.asarray(da.transpose(*order).values).reshape(fam.pos.shape)
+        mask = fam.pos >= 0
+        lower[fam.pos[mask]] = upper[fam.pos[mask]] = np.round(values[mask])
+    n = sm.n_col
+    every = np.arange(n, dtype=np.int32)
+    h.changeColsIntegrality(n, every, np.zeros(n, dtype=np.uint8))
+    h.changeColsBounds(n, every, lower, upper)
+    h.run()
+    dual = np.asarray(h.getSolution().row_dual)
+    records = []
+    for fam in sm.rows.values():
+        entry = CONSTRAINTS[fam.name]
+        d = dual[fam.start:fam.stop]
+        if "year" in fam.dims:
+            k = fam.dims.index("year")
+            years = np.array([lab[k] if isinstance(lab, tuple) else lab for lab in fam.labels], dtype=int)
+        else:
+            years = np.full(len(d), -1)
+        for year in np.unique(years):
+            sel = years == year
+            records.append({"family": entry.family, "constraint": fam.name, "year": int(year),
+                            "dual": float(d[sel].sum()), "binding": int((np.abs(d[sel]) > binding_tol).sum()),
+                            "meaning": MEANING.get(entry.family, entry.description)})
+    return pd.DataFrame(records, columns=["family", "constraint", "year", "dual", "binding", "meaning"])
