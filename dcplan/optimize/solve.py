@@ -161,7 +161,8 @@ def run_highs(ho: Handoff, *, progress: Progress | None = None, start: np.ndarra
         if progress is not None:
             progress("solve", {"phase": "solve", "objective": out.objective_function_value,
                                "gap": out.mip_gap, "seconds": out.running_time,
-                               "detail": f"incumbent {out.objective_function_value:,.1f} MUSD, gap {out.mip_gap:.2%}"})
+                               "detail": f"incumbent {out.objective_function_value:,.1f} MUSD, "
+                                         + (f"gap {out.mip_gap:.2%}" if np.isfinite(out.mip_gap) else "no bound yet")})
 
     if start is not None:
         h.setSolution(_solution(start[ho.cols]))
