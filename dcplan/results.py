@@ -341,6 +341,59 @@ class Plan:
             ds.attrs.setdefault(k, self.dataset.attrs.get(k))
         return ds
 
+    # ---- run facts
+    @property
+    def status(self) -> str:
+        """HiGHS's verdict: ``optimal`` (within the gap) or ``time_limit`` (a feasible plan, gap open)."""
+        return str(self.dataset.attrs.get("status", ""))
+
+    @property
+    def objective_usd(self) -> float:
+        """Net present cost of the plan [USD]."""
+        return float(self.dataset.attrs.get("objective_usd", np.nan))
+
+    @property
+    def mip_gap(self) -> float:
+        """Relative gap between the plan and HiGHS's proven bound [1]."""
+        return float(self.dataset.attrs.get("mip_gap", np.nan))
+
+    # ---- figures (matplotlib; see dcplan.report)
+    def plot_site_map(self, ax=None):
+        """Candidate and chosen sites on a US map, sized by IT MW, coloured by cooling."""
+        from dcplan.report import plot_site_map
+
+        return plot_site_map(self, ax=ax)
+
+    def plot_buildout(self, ax=None):
+        """IT MW commissioned per site and year."""
+        from dcplan.report import plot_buildout_timeline
+
+        return plot_buildout_timeline(self, ax=ax)
+
+    def plot_capacity(self, ax=None):
+        """GPUs and IT capacity online against the fleet target."""
+        from dcplan.report import plot_capacity_vs_target
+
+        return plot_capacity_vs_target(self, ax=ax)
+
+    def plot_resources(self, ax=None):
+        """Energy, peak power, water and CO2 by year."""
+        from dcplan.report import plot_resources
+
+        return plot_resources(self, ax=ax)
+
+    def plot_costs(self, ax=None):
+        """Capex and opex by component and year."""
+        from dcplan.report import plot_cost_breakdown
+
+        return plot_cost_breakdown(self, ax=ax)
+
+    def write_report(self, out_dir) -> Path:
+        """Write the figures and a self-contained report.html into ``out_dir``."""
+        from dcplan.report import write_report
+
+        return write_report(self, out_dir)
+
     # ---- views
     @property
     def sites(self):

@@ -52,8 +52,12 @@ def diagnose(sm: SitingModel, *, time_limit_s: float | None = None, threads: int
     ho = handoff(sm, compile_pyomo=False)
     h = ho.highs
     fam_of = sm.row_family()
-    from dcplan.optimize.registry import CONSTRAINTS
+    from dcplan.optimize.registry import CONSTRAINTS, TIGHTENINGS
 
+    # valid inequalities derive from the targets; with the targets elastic they must go too
+    cuts = np.nonzero([CONSTRAINTS[f].family in TIGHTENINGS for f in fam_of])[0].astype(np.int32)
+    if len(cuts):
+        h.changeRowsBounds(len(cuts), cuts, np.full(len(cuts), -np.inf), np.full(len(cuts), np.inf))
     relax = np.array([CONSTRAINTS[f].family in RELAXABLE for f in fam_of], dtype=bool)
     rows = np.nonzero(relax)[0]
     # slack enters <= rows with -1, >= rows with +1, = rows both ways

@@ -263,6 +263,7 @@ def build_model(inputs: xr.Dataset, skip=()) -> SitingModel:
     add_gpu_stock(a)
     add_target(a)
     add_it_capacity(a)
+    add_fleet_rounding(a)
     add_build_rate(a)
     add_land(a)
     add_site_open(a)
@@ -403,6 +404,56 @@ def add_it_capacity(a: _Assembly) -> None:
         r = a.add_rows("it_blocks_monotone", ("site", "cooling", "year"), (a.n >= 0) & (prev >= 0), "ge", 0.0)
         a.terms(r, a.n, 1.0)
         a.terms(r, prev, -1.0)
+
+
+def add_fleet_rounding(a: _Assembly) -> None:
+    """Valid inequality: the blocks installed fleet-wide cover the year's target, rounded up.
+
+    For every set ``K`` of coolings, the chips that can only be cooled by members of ``K``
+    need at least ``ceil(need_K,t / block_mw)`` blocks of those coolings in year t. Every
+    integer plan already satisfies it (GPUs fit installed blocks, and a hard target puts at
+    least the target online), so the optimum is unchanged; the LP relaxation, which could
+    otherwise fill fractional blocks exactly, pays for the rounding and its bound rises.
+    Left out when the target is soft (a shortfall may leave blocks unbuilt).
+    """
+    if not (a.on("fleet_rounding") and a.on("target") and a.on("it_capacity")) or a.penalty > 0:
+        return
+    import itertools
+
+    compat = a.gpu_ok.any(axis=(0, 4))[:, :, 0]  # (chip, cooling): may ever share a site
+    kw = a.get("it_kw_per_gpu")[0, :, 0, 0, :]  # (chip, 1)
+    need_gpus = a.get("target_gpus")[0, :, 0, 0, :] / 1e3 * kw  # MW of IT by (chip, year)
+    t_pf = a.get("target_pflops")[0, 0, 0, 0, :] / 1e3
+    pflops = a.get("dense_pflops")[0, :, 0, 0, 0]
+    allowed = a.get("target_chip_allowed").astype(bool)[0, :, 0, 0, 0] & (pflops > 0)
+    n_k = a.sizes["cooling"]
+    found: dict[frozenset, np.ndarray] = {frozenset(): np.zeros(a.sizes["year"])}
+    rows, labels, rhs = [], [], []
+    for size in range(1, n_k + 1):
+        for subset in itertools.combinations(range(n_k), size):
+            inside = ~compat[:, [k for k in range(n_k) if k not in subset]].any(axis=1)
+            need = need_gpus[inside].sum(axis=0)
+            pf_chips = allowed & compat.any(axis=1)
+            if pf_chips.any() and inside[pf_chips].all():
+                need = need + t_pf * float((kw[pf_chips, 0] / pflops[pf_chips]).min())
+            key = frozenset(subset)
+            found[key] = need
+            # a superset adds a row only where it asks for more than each of its subsets
+            weaker = np.max([found[key - {k}] for k in subset], axis=0)
+            for t in np.nonzero(need > weaker + 1e-9)[0]:
+                rows.append((subset, t))
+                labels.append(("+".join(a.coords["cooling"][k] for k in subset), int(a.years[t])))
+                rhs.append(np.ceil(need[t] / a.block - 1e-6))
+    if not rows:
+        return
+    r0 = a.n_row
+    a.rows["it_fleet_min"] = RowFamily("it_fleet_min", ("cooling_set", "year"), labels, "ge", r0, r0 + len(rows))
+    a.rhs.append(np.asarray(rhs, dtype=float))
+    a.sense.append(np.full(len(rows), "ge", dtype=object))
+    a.n_row += len(rows)
+    for i, (subset, t) in enumerate(rows):
+        cols = a.n[:, 0, list(subset), 0, t].reshape(-1)
+        a.terms(np.full(cols.shape, r0 + i), cols, 1.0)
 
 
 def add_build_rate(a: _Assembly) -> None:

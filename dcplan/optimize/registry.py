@@ -44,6 +44,7 @@ CONSTRAINTS: dict[str, Entry] = {
         Entry("target_gpus_min", ("chip", "year"), "kGPU", "GPUs of each chip online >= target_gpus", "target", "add_target"),
         Entry("target_pflops_min", ("year",), "kPFLOPS", "dense PFLOPS of allowed chips online >= target_pflops", "target", "add_target"),
         Entry("it_capacity_max", ("site", "cooling", "year"), "MW", "GPU IT load <= installed IT capacity of that cooling", "it_capacity", "add_it_capacity"),
+        Entry("it_fleet_min", ("cooling_set", "year"), "block", "blocks of a set of coolings >= the IT its liquid- or air-bound target needs, rounded up (valid inequality)", "fleet_rounding", "add_fleet_rounding"),
         Entry("it_blocks_monotone", ("site", "cooling", "year"), "block", "installed IT never decreases", "it_monotone", "add_it_capacity"),
         Entry("build_rate_max", ("site", "year"), "MW", "IT MW commissioned per year <= max_build_mw_per_yr", "build_rate", "add_build_rate"),
         Entry("land_max", ("site",), "MW", "installed IT <= land_mw", "land", "add_land"),
@@ -62,6 +63,9 @@ CONSTRAINTS: dict[str, Entry] = {
         Entry("iso_share_max", ("iso", "year"), "MW", "IT capacity in one ISO <= max_iso_share x fleet IT", "iso_share", "add_iso_share"),
     ]
 }
+
+#: valid inequalities: they never change the integer optimum, only tighten the LP relaxation
+TIGHTENINGS: tuple[str, ...] = ("fleet_rounding",)
 
 #: families enforced by variable bounds or sparse index sets, not rows
 BOUND_FAMILIES: dict[str, str] = {
@@ -93,6 +97,7 @@ MEANING: dict[str, str] = {
     "carbon_cap": "value of 1 kt more CO2 allowed in that year [MUSD, NPV]",
     "iso_share": "value of loosening the ISO concentration limit by 1 MW [MUSD, NPV]",
     "gpu_stock": "marginal value of one thousand GPUs online (accounting identity) [MUSD, NPV]",
+    "fleet_rounding": "value of one block less of fleet-wide rounding (a valid inequality) [MUSD, NPV]",
     "it_monotone": "value of being allowed to decommission 1 block [MUSD, NPV]",
     "ic_monotone": "value of being allowed to de-energise 1 MW [MUSD, NPV]",
 }
