@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.table import Column
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -55,8 +56,8 @@ def _phases(quiet: bool):
         return
     progress = Progress(
         SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(bar_width=None),
+        TextColumn("[bold]{task.description}", table_column=Column(min_width=10, no_wrap=True)),
+        BarColumn(bar_width=16),
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
         console=err_console,
@@ -185,9 +186,11 @@ def run(
     except (SpecError, DataError) as exc:
         raise _fail_input(exc) from None
     except InfeasibleError as exc:
-        err_console.print(f"[bold red]infeasible:[/] {exc}")
-        if exc.diagnosis:
-            err_console.print(str(exc.diagnosis))
+        if exc.diagnosis and exc.diagnosis.messages:
+            err_console.print("[bold red]infeasible:[/] no plan meets every constraint of the study. Why:")
+            err_console.print(str(exc.diagnosis), markup=False)
+        else:
+            err_console.print(f"[bold red]infeasible:[/] {exc}")
         raise typer.Exit(EXIT_INFEASIBLE) from None
     except SolveError as exc:
         err_console.print(f"[bold red]no plan:[/] {exc}")
@@ -207,8 +210,9 @@ def _slug(name: str) -> str:
 
 def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
     audit = summary.get("audit", {})
+    color = "green" if summary["status"] == "optimal" else "yellow"
     console.print(
-        f"\n[bold]{summary.get('study', '')}[/]  status [green]{summary['status']}[/]  "
+        f"\n[bold]{summary.get('study', '')}[/]  status [{color}]{summary['status']}[/]  "
         f"NPV cost ${summary['objective_usd'] / 1e9:,.2f} bn  gap {summary.get('mip_gap', 0):.2%}  "
         f"sites opened {summary['sites_opened']}  audit "
         + ("[green]passed[/]" if audit.get("ok", False) else "[red]FAILED[/]")
@@ -217,7 +221,7 @@ def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
     table.add_column("year", justify="right")
     columns = [
         ("it_capacity_mw", "IT MW", "{:,.0f}"),
-        ("gpus", "GPUs", "{:,.0f}"),
+        ("gpus", "kGPU", "{:,.0f}"),
         ("facility_peak_mw", "peak MW", "{:,.0f}"),
         ("energy_mwh", "energy GWh", "{:,.0f}"),
         ("water_m3", "water ML", "{:,.0f}"),
@@ -225,7 +229,7 @@ def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
         ("capex_usd", "capex $M", "{:,.0f}"),
         ("opex_usd", "opex $M", "{:,.0f}"),
     ]
-    scale = {"energy_mwh": 1e-3, "water_m3": 1e-3, "co2_t": 1e-3, "capex_usd": 1e-6, "opex_usd": 1e-6}
+    scale = {"gpus": 1e-3, "energy_mwh": 1e-3, "water_m3": 1e-3, "co2_t": 1e-3, "capex_usd": 1e-6, "opex_usd": 1e-6}
     for _, label, _ in columns:
         table.add_column(label, justify="right")
     for row in summary.get("years", []):
@@ -234,6 +238,25 @@ def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
             cells.append(fmt.format(row.get(key, 0.0) * scale.get(key, 1.0)))
         table.add_row(*cells)
     console.print(table)
+    import pandas as pd
+
+    chosen = plan.sites[plan.sites["chosen"]].sort_values("it_capacity_mw", ascending=False)
+    if len(chosen):
+        sites = Table(title=f"Sites opened ({len(chosen)})")
+        for label in ("site", "name", "first year", "IT MW", "cooling", "interconnect"):
+            sites.add_column(label, justify="right" if label in ("first year", "IT MW") else "left")
+        for _, row in chosen.head(15).iterrows():
+            name = row.get("site_name")
+            name = name if isinstance(name, str) else ""
+            first = "" if pd.isna(row["first_year"]) else str(int(row["first_year"]))
+            sites.add_row(str(row["site_id"]), name[:28], first, f"{row['it_capacity_mw']:,.0f}",
+                          str(row["cooling"]), str(row["interconnect_option"]))
+        console.print(sites)
+    if summary["status"] != "optimal":
+        console.print(
+            f"[yellow]time limit reached:[/] the plan is feasible and audited but may be up to "
+            f"{summary.get('mip_gap', 1.0):.1%} dearer than the best possible; raise --time-limit to close the gap"
+        )
     console.print(f"outputs in {out_dir}  ({wall:.1f} s)")
 
 

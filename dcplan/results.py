@@ -389,7 +389,7 @@ class Plan:
         return plot_cost_breakdown(self, ax=ax)
 
     def write_report(self, out_dir) -> Path:
-        """Write the figures and a self-contained report.html into ``out_dir``."""
+        """Write the figures and a self-contained index.html into ``out_dir``."""
         from dcplan.report import write_report
 
         return write_report(self, out_dir)

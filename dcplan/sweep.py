@@ -2,7 +2,7 @@
 
 Each scenario is one process-level task with HiGHS on one thread (HiGHS's MIP search is
 essentially serial, so processes beat threads). Results are written per scenario and
-gathered into one table and one netCDF with a ``scenario`` dimension.
+gathered into one table, ``sweep.csv``.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ import pint
 ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 ureg.define("USD = [currency] = dollar = usd")
 ureg.define("kUSD = 1e3 USD")
-ureg.define("MUSD = 1e6 USD = MUSD")
+ureg.define("MUSD = 1e6 USD")
 ureg.define("BUSD = 1e9 USD")
 ureg.define("GPU = [accelerator] = gpu = gpus")
 ureg.define("FLOPS = 1 / second = flops")

@@ -260,3 +260,26 @@ def test_shadow_prices_price_the_binding_target():
     assert target.loc[2026, "binding"] == 1
     assert target["dual"].sum() >= float(ds["gpu_capex_usd"][0]) / 1e3 * (1 - 1e-6)
     assert (target["dual"] >= -1e-9).all()
+
+
+def test_time_limit_without_a_plan_raises_solve_error():
+    from dcplan.errors import SolveError
+
+    with pytest.raises(SolveError) as info:
+        solve(make_inputs(40, 10, seed=1), time_limit_s=0.01, use_start=False)
+    assert info.value.status == "time_limit"
+
+
+def test_time_limit_bounds_the_whole_solve_including_the_start():
+    import time
+
+    ds = make_inputs(60, 12, seed=4)
+    started = time.perf_counter()
+    try:
+        plan = solve(ds, time_limit_s=3.0, mip_rel_gap=1e-9)
+    except Exception as exc:  # no plan in time is an acceptable outcome here
+        assert getattr(exc, "status", "") == "time_limit"
+    else:
+        assert plan.status in ("optimal", "time_limit")
+    # the limit covers screening and the MIP; construction and the audit come on top
+    assert time.perf_counter() - started < 3.0 + 20.0

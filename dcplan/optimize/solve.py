@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, dict], None]
 
+#: share of the time limit the LP-screening MIP start may use
+SCREEN_SHARE = 0.4
+
 
 @dataclass
 class Handoff:
@@ -113,8 +116,10 @@ def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: 
     HiGHS's own heuristics rarely find a good incumbent for this model: the LP relaxation
     spreads small fractions of capacity over many sites. The restricted MIP is small, and
     its solution is feasible for the full model, so HiGHS starts with a near-optimal
-    incumbent and only has to close the bound.
+    incumbent and only has to close the bound. ``time_limit_s`` bounds the whole screening
+    (the LP and the restricted MIP); None when it runs out.
     """
+    started = time.perf_counter()
     n_col = sm.n_col
     ho = handoff(sm, compile_pyomo=False)
     h = ho.highs
@@ -122,6 +127,8 @@ def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: 
     h.setOptionValue("threads", int(threads))
     h.setOptionValue("random_seed", int(seed))
     h.changeColsIntegrality(n_col, every, np.zeros(n_col, dtype=np.uint8))
+    if time_limit_s:
+        h.setOptionValue("time_limit", float(time_limit_s))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -138,7 +145,10 @@ def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: 
     h.changeColsBounds(n_col, every, ho.col_lower, upper)
     h.changeColsIntegrality(n_col, every, ho.integrality.astype(np.uint8))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap) / 2)
-    h.setOptionValue("time_limit", float(time_limit_s) / 4 if time_limit_s else 600.0)
+    left = float(time_limit_s) - (time.perf_counter() - started) if time_limit_s else 600.0
+    if left <= 0:
+        return None
+    h.setOptionValue("time_limit", left)
     h.run()
     if h.getInfo().primal_solution_status != 2:
         return None
@@ -262,9 +272,17 @@ def solve(
     set_options(ho.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed)
     report("solve", {"phase": "solve", "detail": "HiGHS"})
     start = None
+    screening = 0.0
     if use_start and sm.integrality.any():
-        start = screened_start(sm, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed)
+        # the screening gets a share of the time limit; the full MIP keeps the rest
+        t0 = time.perf_counter()
+        share = SCREEN_SHARE * time_limit_s if time_limit_s else None
+        start = screened_start(sm, time_limit_s=share, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed)
+        screening = time.perf_counter() - t0
+        if time_limit_s:
+            ho.highs.setOptionValue("time_limit", max(float(time_limit_s) - screening, 0.1))
     result = run_highs(ho, progress=progress, start=start)
+    result["seconds"] += screening
     logger.info("HiGHS %s in %.2f s", result["model_status"], result["seconds"])
     if result["status"] == "infeasible":
         from dcplan.optimize.diagnose import diagnose
@@ -286,6 +304,7 @@ def solve(
         "dual_bound_usd": result["dual_bound"] * 1e6,
         "mip_gap": result["gap"],
         "solve_seconds": result["seconds"],
+        "start_seconds": screening,
         "build_seconds": sm.build_seconds,
         "handoff_seconds": ho.seconds,
         "mip_rel_gap": mip_rel_gap,
