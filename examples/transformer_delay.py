@@ -54,10 +54,15 @@ OUT.mkdir(parents=True, exist_ok=True)
 
 # %%
 base = dcplan.load_study("inference_fleet").model_dump(mode="json", exclude_none=True)
+# extend the horizon: after 2031 the fleet outgrows the existing substations' headroom,
+# so growth rides on new taps, and taps need new transformers
+base["horizon"]["last_year"] = 2035
+base["fleet"]["gpus"].append({"year": 2033, "chip": "b200_hgx", "gpus": 420_000})
 base["fleet"]["shortfall_penalty_usd_per_gpu"] = 150_000
 if FAST:
     base["sites"]["inline"] = base["sites"]["inline"][:8]
     base["limits"]["min_sites"] = 3
+    base["fleet"]["gpus"] = [dict(g, gpus=g["gpus"] // 2) for g in base["fleet"]["gpus"]]
     base["solver"]["time_limit_s"] = 60
 
 plans = {}
