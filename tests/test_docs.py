@@ -104,3 +104,11 @@ def test_docs_build_strict(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     page = (tmp_path / "site" / "data-sources" / "index.html").read_text(encoding="utf-8")
     assert "chips.csv" in page, "data/README.md was not included"
+
+
+def test_architecture_lists_every_plan_output():
+    from dcplan.results import OUTPUTS
+
+    text = (DOCS / "architecture.md").read_text()
+    missing = [name for name in OUTPUTS if f"`{name}(" not in text]
+    assert not missing, f"docs/architecture.md does not describe plan outputs {missing}"

@@ -77,3 +77,13 @@ def test_failed_rewrite_keeps_the_previous_run(plan, tmp_path, monkeypatch):
         plan.to_dir(out)
     assert (out / "summary.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_plan_methods_draw_the_report_figures(plan):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for name in ("plot_site_map", "plot_buildout", "plot_capacity", "plot_resources", "plot_costs"):
+        fig = getattr(plan, name)()
+        assert fig.axes, name
+    assert plan.status == "optimal" and plan.objective_usd > 0 and 0 <= plan.mip_gap < 0.02
