@@ -15,10 +15,11 @@ candidate site in the last year (1.5 M GPUs at 1,000 sites), threads=1, seed 0, 
 from __future__ import annotations
 
 import argparse
+import os
+from importlib.metadata import version
 import platform
 import time
 
-import highspy
 import pyomo
 
 from dcplan.optimize.model import build_model
@@ -59,7 +60,8 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=3600.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(f"python {platform.python_version()}, pyomo {pyomo.version.version}, highspy {highspy.__version__ if hasattr(highspy, '__version__') else '?'}")
+    print(f"python {platform.python_version()}, pyomo {pyomo.version.version}, highspy {version('highspy')}, "
+          f"{os.cpu_count()} cores")
     for n in args.sites:
         r = bench(n, args.years, gap=args.gap, time_limit=args.time_limit, seed=args.seed)
         print(
