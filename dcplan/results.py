@@ -388,6 +388,12 @@ class Plan:
 
         return plot_cost_breakdown(self, ax=ax)
 
+    def plot_binding_constraints(self, ax=None, limit: int = 15):
+        """The binding constraints and their shadow prices (LP with the decisions fixed)."""
+        from dcplan.report import plot_binding_constraints
+
+        return plot_binding_constraints(self, ax=ax, limit=limit)
+
     def write_report(self, out_dir) -> Path:
         """Write the figures and a self-contained index.html into ``out_dir``."""
         from dcplan.report import write_report

@@ -83,7 +83,8 @@ def test_plan_methods_draw_the_report_figures(plan):
     import matplotlib
 
     matplotlib.use("Agg")
-    for name in ("plot_site_map", "plot_buildout", "plot_capacity", "plot_resources", "plot_costs"):
+    for name in ("plot_site_map", "plot_buildout", "plot_capacity", "plot_resources", "plot_costs",
+                 "plot_binding_constraints"):
         fig = getattr(plan, name)()
         assert fig.axes, name
     assert plan.status == "optimal" and plan.objective_usd > 0 and 0 <= plan.mip_gap < 0.02
