@@ -463,7 +463,8 @@ class Plan:
         ds = self.dataset
         verdict = self._audit or self.audit()
         years = self.summary().reset_index()
-        keys = ("status", "objective_usd", "dual_bound_usd", "mip_gap", "solve_seconds", "build_seconds",
+        keys = ("status", "objective_usd", "dual_bound_usd", "bound_source", "mip_gap", "solve_seconds",
+                "start_seconds", "build_seconds",
                 "handoff_seconds", "mip_rel_gap", "time_limit_s", "threads", "seed", "n_columns", "n_rows", "n_nonzeros")
         out = {"study": ds.attrs.get("study_name", "")}
         out.update({k: _jsonable(ds.attrs.get(k)) for k in keys})

@@ -283,3 +283,18 @@ def test_time_limit_bounds_the_whole_solve_including_the_start():
         assert plan.status in ("optimal", "time_limit")
     # the limit covers screening and the MIP; construction and the audit come on top
     assert time.perf_counter() - started < 3.0 + 20.0
+
+
+def test_lp_bound_certifies_a_screened_plan_within_the_gap():
+    ds = make_inputs(12, 8, seed=6)
+    plan = solve(ds, mip_rel_gap=0.05)
+    attrs = plan.dataset.attrs
+    assert attrs["bound_source"] == "lp_relaxation"
+    # the bound reported is the LP relaxation's optimum, computed independently here
+    assert attrs["dual_bound_usd"] / 1e6 == pytest.approx(_lp_bound(build_model(ds)), rel=1e-7)
+    assert attrs["dual_bound_usd"] <= attrs["objective_usd"]
+    assert plan.mip_gap <= 0.05 and plan.audit().ok
+    tight = solve(ds, mip_rel_gap=1e-7)
+    assert tight.dataset.attrs["bound_source"] == "highs_mip"
+    assert tight.objective_usd <= plan.objective_usd + 1e-3
+    assert plan.objective_usd <= tight.objective_usd / (1 - 0.05)

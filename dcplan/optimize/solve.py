@@ -109,9 +109,24 @@ def set_options(h: highspy.Highs, *, time_limit_s, mip_rel_gap, threads, seed) -
     h.setOptionValue("log_to_console", False)
 
 
-def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: float, threads: int, seed: int):
+@dataclass
+class Start:
+    """A MIP start and the LP bound found on the way (both in MUSD)."""
+
+    x: np.ndarray  # column values in SitingModel order
+    objective: float
+    lp_bound: float  # optimum of the full LP relaxation: a valid lower bound of the MIP
+
+    @property
+    def gap(self) -> float:
+        """Relative gap of the start against the LP bound, as HiGHS defines mip_gap."""
+        return (self.objective - self.lp_bound) / max(abs(self.objective), 1e-9)
+
+
+def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: float, threads: int,
+                   seed: int) -> Start | None:
     """A MIP start from LP screening: solve the LP relaxation, keep the sites it uses most,
-    solve the MIP restricted to them, and return that plan (or None).
+    solve the MIP restricted to them, and return that plan with the LP bound (or None).
 
     HiGHS's own heuristics rarely find a good incumbent for this model: the LP relaxation
     spreads small fractions of capacity over many sites. The restricted MIP is small, and
@@ -132,6 +147,7 @@ def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: 
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
+    lp_bound = float(h.getInfo().objective_function_value)
     x_lp = np.asarray(h.getSolution().col_value)
     open_pos = sm.variables["site_open"].pos.reshape(-1)
     score = x_lp[open_pos]
@@ -154,7 +170,7 @@ def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: 
         return None
     logger.info("screened start: %d of %d sites kept, objective %.1f MUSD",
                 keep, len(open_pos), h.getInfo().objective_function_value)
-    return np.asarray(h.getSolution().col_value)
+    return Start(np.asarray(h.getSolution().col_value), float(h.getInfo().objective_function_value), lp_bound)
 
 
 def run_highs(ho: Handoff, *, progress: Progress | None = None, start: np.ndarray | None = None) -> dict:
@@ -281,8 +297,15 @@ def solve(
         screening = time.perf_counter() - t0
         if time_limit_s:
             ho.highs.setOptionValue("time_limit", max(float(time_limit_s) - screening, 0.1))
-    result = run_highs(ho, progress=progress, start=start)
-    result["seconds"] += screening
+    if start is not None and start.gap <= mip_rel_gap:
+        # the LP relaxation already proves the start within the gap: no branch and bound
+        result = {"status": "optimal", "model_status": "Optimal (within the gap of the LP bound)",
+                  "seconds": screening, "x": start.x, "objective": start.objective,
+                  "gap": max(start.gap, 0.0), "dual_bound": start.lp_bound, "bound": "lp_relaxation"}
+    else:
+        result = run_highs(ho, progress=progress, start=start.x if start is not None else None)
+        result["seconds"] += screening
+        result["bound"] = "highs_mip"
     logger.info("HiGHS %s in %.2f s", result["model_status"], result["seconds"])
     if result["status"] == "infeasible":
         from dcplan.optimize.diagnose import diagnose
@@ -305,6 +328,7 @@ def solve(
         "mip_gap": result["gap"],
         "solve_seconds": result["seconds"],
         "start_seconds": screening,
+        "bound_source": result.get("bound", ""),
         "build_seconds": sm.build_seconds,
         "handoff_seconds": ho.seconds,
         "mip_rel_gap": mip_rel_gap,
