@@ -446,14 +446,11 @@ def add_fleet_rounding(a: _Assembly) -> None:
                 rhs.append(np.ceil(need[t] / a.block - 1e-6))
     if not rows:
         return
-    r0 = a.n_row
-    a.rows["it_fleet_min"] = RowFamily("it_fleet_min", ("cooling_set", "year"), labels, "ge", r0, r0 + len(rows))
-    a.rhs.append(np.asarray(rhs, dtype=float))
-    a.sense.append(np.full(len(rows), "ge", dtype=object))
-    a.n_row += len(rows)
-    for i, (subset, t) in enumerate(rows):
+    pos = a.add_rows("it_fleet_min", ("cooling_set", "year"), np.ones(len(rows), bool), "ge",
+                     np.asarray(rhs), labels=labels)
+    for row, (subset, t) in zip(pos, rows):
         cols = a.n[:, 0, list(subset), 0, t].reshape(-1)
-        a.terms(np.full(cols.shape, r0 + i), cols, 1.0)
+        a.terms(np.full(cols.shape, row), cols, 1.0)
 
 
 def add_build_rate(a: _Assembly) -> None:
