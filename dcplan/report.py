@@ -637,21 +637,27 @@ def _shadow_prices(plan: Any) -> pd.DataFrame | None:
     return table
 
 
+#: families whose duals are accounting or tightening, not limits a planner can loosen
+_NOT_LIMITS = frozenset({"gpu_stock", "it_monotone", "ic_monotone", "fleet_rounding"})
+
+
 def _binding_rows(plan: Any, limit: int) -> pd.DataFrame | None:
     table = _shadow_prices(plan)
     if table is None:
         return None
-    table = table.copy()
+    table = table[~table["family"].isin(_NOT_LIMITS)].copy()
     if "binding" in table:
         table = table[table["binding"].astype(bool)]
-    table["size"] = table["dual"].astype(float).abs()
+    value = table["usd_per_unit"] if "usd_per_unit" in table else table["dual"]
+    table["size"] = value.astype(float).abs()
     table = table[table["size"] > 0].sort_values("size", ascending=False)
     return table.head(limit)
 
 
 def _constraint_label(row: pd.Series) -> str:
     year = row.get("year")
-    when = "" if year is None or (isinstance(year, float) and math.isnan(year)) else f" {int(year)}"
+    missing = year is None or (isinstance(year, float) and math.isnan(year)) or int(year) < 0
+    when = "" if missing else f" {int(year)}"
     return f"{row['family']}{when}"
 
 
@@ -670,11 +676,29 @@ def binding_constraints_text(plan: Any, limit: int = 12) -> list[str]:
                 "is driving the cost of this plan."]
     lines = []
     for _, row in rows.iterrows():
-        meaning = str(row.get("meaning") or "").strip().rstrip(".")
-        what = f"{meaning} ({_constraint_label(row)})" if meaning else _constraint_label(row)
-        lines.append(f"{what}: one more unit of this limit would change the net present cost "
-                     f"by about {row['size']:,.0f} USD.")
+        meaning = _plain_meaning(row)
+        what = f"{_constraint_label(row)}: {meaning}" if meaning else _constraint_label(row)
+        unit = _unit_words(row.get("unit"))
+        per = f" per {unit}" if unit else " per unit"
+        place = str(row.get("where") or "")
+        where = (f" for {place}" if row["family"] == "target" else f" at {place}") if place else ""
+        if int(row.get("binding", 1) or 1) > 1:
+            where += f" ({int(row['binding'])} rows bind)"
+        lines.append(f"{what}: about {_usd_short(row['size'])} USD of net present cost{per}{where}.")
     return lines
+
+
+def _plain_meaning(row: pd.Series) -> str:
+    """The family's meaning without its trailing unit bracket."""
+    text = str(row.get("meaning") or "").strip().rstrip(".")
+    return text.split(" [")[0] if text.endswith("]") else text
+
+
+def _unit_words(unit: Any) -> str:
+    if not isinstance(unit, str) or unit in ("", "1"):
+        return ""
+    return {"kGPU": "thousand GPUs", "kPFLOPS": "thousand PFLOPS", "MUSD": "million USD",
+            "kt": "kt CO2", "1000 m**3": "thousand m³ of water"}.get(unit, unit)
 
 
 def _usd_short(value: float) -> str:
@@ -705,7 +729,7 @@ def plot_binding_constraints(plan: Any, ax: Axes | None = None, limit: int = 15)
     rows = _binding_rows(plan, limit)
     n = 0 if rows is None else len(rows)
     fig, ax = _axes(ax, (10.0, 1.8 + 0.38 * max(n, 3)))
-    ax.set_xlabel("shadow price [USD of net present cost per unit of the limit]")
+    ax.set_xlabel("shadow price [USD of net present cost per unit of the limit (MW, thousand GPUs, ...)]")
     if rows is None:
         _empty_note(ax, "shadow prices are not available for this plan")
         ax.set_yticks([])
@@ -716,7 +740,7 @@ def plot_binding_constraints(plan: Any, ax: Axes | None = None, limit: int = 15)
         return fig
     labels = []
     for _, row in rows.iterrows():
-        meaning = str(row.get("meaning") or "").strip()
+        meaning = _plain_meaning(row)
         meaning = meaning if len(meaning) <= 60 else meaning[:57] + "..."
         labels.append(f"{_constraint_label(row)}: {meaning}" if meaning else _constraint_label(row))
     positions = np.arange(n)

@@ -287,6 +287,7 @@ class Plan:
         self.dataset = dataset
         self._sites = None
         self._audit: AuditReport | None = None
+        self._shadow: pd.DataFrame | None = None
 
     # ---- construction
     @classmethod
@@ -356,6 +357,17 @@ class Plan:
     def mip_gap(self) -> float:
         """Relative gap between the plan and HiGHS's proven bound [1]."""
         return float(self.dataset.attrs.get("mip_gap", np.nan))
+
+    def shadow_prices(self) -> pd.DataFrame:
+        """Duals by constraint and year from the LP with this plan's integer decisions fixed.
+
+        Computed once and kept; see :func:`dcplan.optimize.duals.shadow_prices`.
+        """
+        if self._shadow is None:
+            from dcplan.optimize.duals import shadow_prices
+
+            self._shadow = shadow_prices(self)
+        return self._shadow
 
     # ---- figures (matplotlib; see dcplan.report)
     def plot_site_map(self, ax=None):

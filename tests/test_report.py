@@ -338,7 +338,8 @@ def test_binding_constraints_rank_binding_nonzero_duals(plan):
     assert "power_balance 2028" in ax.get_yticklabels()[0].get_text()
     assert "[USD" in ax.get_xlabel()
     lines = report.binding_constraints_text(plan)
-    assert len(lines) == 3 and lines[0].startswith("IT capacity needed to host the GPUs (power_balance 2028)")
+    assert len(lines) == 3 and lines[0].startswith("power_balance 2028: IT capacity needed to host the GPUs")
+    assert "2.5 M USD" in lines[0]
 
 
 def test_binding_constraints_absent_says_so():

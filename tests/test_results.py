@@ -88,3 +88,15 @@ def test_plan_methods_draw_the_report_figures(plan):
         fig = getattr(plan, name)()
         assert fig.axes, name
     assert plan.status == "optimal" and plan.objective_usd > 0 and 0 <= plan.mip_gap < 0.02
+
+
+def test_report_ranks_real_shadow_prices_of_the_plan(plan):
+    from dcplan.report import binding_constraints_text
+
+    table = plan.shadow_prices()
+    assert {"usd_per_unit", "unit", "where"} <= set(table.columns)
+    lines = binding_constraints_text(plan)
+    assert "not available" not in lines[0]
+    # accounting identities and valid inequalities are not limits a planner can loosen
+    assert not any(line.startswith(("gpu_stock", "fleet_rounding", "it_monotone")) for line in lines)
+    assert all("USD of net present cost per" in line for line in lines)

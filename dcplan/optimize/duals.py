@@ -22,7 +22,9 @@ def shadow_prices(plan, *, binding_tol: float = 1e-7) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``family``, ``constraint``, ``year`` (-1 when the row has no year), ``dual``
-        (sum over rows, MUSD of NPV per model unit of the row), ``binding`` (rows with a
+        (sum over rows, MUSD of NPV per model unit of the row), ``usd_per_unit`` (the dual of
+        the single row with the largest one, in USD), ``where`` (that row's site, cooling,
+        option or ISO), ``unit`` (the row's model unit, e.g. MW or kGPU), ``binding`` (rows with a
         nonzero dual) and ``meaning``.
     """
     from dcplan.optimize.model import AX, build_model
@@ -63,7 +65,23 @@ def shadow_prices(plan, *, binding_tol: float = 1e-7) -> pd.DataFrame:
             years = np.full(len(d), -1)
         for year in np.unique(years):
             sel = years == year
+            dual_sum = float(d[sel].sum())
+            # the single most valuable row: loosening one row is what a planner can do
+            rows_sel = np.nonzero(sel)[0]
+            top = rows_sel[int(np.argmax(np.abs(d[sel])))] if len(rows_sel) else 0
+            label = fam.labels[top] if len(rows_sel) else None
             records.append({"family": entry.family, "constraint": fam.name, "year": int(year),
-                            "dual": float(d[sel].sum()), "binding": int((np.abs(d[sel]) > binding_tol).sum()),
+                            "dual": dual_sum, "usd_per_unit": float(d[top]) * 1e6 if len(rows_sel) else 0.0,
+                            "where": _where(label, fam.dims), "unit": entry.unit,
+                            "binding": int((np.abs(d[sel]) > binding_tol).sum()),
                             "meaning": MEANING.get(entry.family, entry.description)})
-    return pd.DataFrame(records, columns=["family", "constraint", "year", "dual", "binding", "meaning"])
+    columns = ["family", "constraint", "year", "dual", "usd_per_unit", "where", "unit", "binding", "meaning"]
+    return pd.DataFrame(records, columns=columns)
+
+
+def _where(label, dims: tuple[str, ...]) -> str:
+    """The non-year parts of a row label, e.g. ``site_a/dlc_dry``."""
+    if label is None:
+        return ""
+    parts = label if isinstance(label, tuple) else (label,)
+    return "/".join(str(p) for p, d in zip(parts, dims) if d != "year")
