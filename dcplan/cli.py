@@ -1,27 +1,45 @@
 """The ``dcplan`` command line: a thin typer app over the library.
 
-Exit codes: 0 a plan was found within the gap (or the command succeeded); 1 bad input;
-2 the study is infeasible (the diagnosis is printed); 3 the time limit passed with no
-feasible plan, or the solver failed.
+Exit codes: 0 a plan was found within the gap (or the command succeeded); 1 bad input
+(or an output path dcplan refuses to write); 2 the study is infeasible (the diagnosis is
+printed); 3 the time limit passed with no feasible plan, or the solver failed; 4 the plan
+was written but its report failed; 130 interrupted (Ctrl-C), nothing written.
+
+Everything the CLI prints that comes from the user (names, ids, paths, messages quoting
+values) goes through :func:`_safe`: rich markup is escaped and control characters are
+shown as escapes, so a name like ``[/x]`` or one holding ESC prints as written.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import os
+import signal
 import sys
+import threading
 import time
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Column
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
-from dcplan.errors import DataError, DcplanError, InfeasibleError, SolveError, SpecError
+from dcplan.errors import (
+    DataError,
+    DcplanError,
+    InfeasibleError,
+    OutputError,
+    ReportError,
+    SolveError,
+    SpecError,
+)
 
 app = typer.Typer(
     name="dcplan",
@@ -35,17 +53,105 @@ data_app = typer.Typer(help="Rebuild or inspect the curated data tables.", no_ar
 app.add_typer(sites_app, name="sites")
 app.add_typer(data_app, name="data")
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_REPORT = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 StudyArg = Annotated[str, typer.Argument(help="study YAML file, or the name of a shipped study")]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", help="replace the output even if dcplan did not write it")]
+
+
+def _safe(text: object) -> str:
+    """User text ready for rich: control characters shown as escapes, markup escaped."""
+    chars = []
+    for ch in str(text):
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"):
+            chars.append(ch)
+        else:
+            chars.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+    return escape("".join(chars))
 
 
 def _fail_input(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}")
+    err_console.print(f"[bold red]error:[/] {_safe(exc)}")
     return typer.Exit(EXIT_INPUT)
+
+
+def _check_gap(gap: float | None) -> float | None:
+    if gap is not None and not (math.isfinite(gap) and 0 < gap < 1):
+        msg = f"--gap {gap!r}: the relative MIP gap must be a number above 0 and below 1, e.g. 0.01"
+        raise SpecError([msg])
+    return gap
+
+
+def _check_time_limit(text: str | None) -> float | None:
+    from dcplan.units import to_canonical
+
+    if text is None:
+        return None
+    seconds = to_canonical(text, "s", field="--time-limit")
+    if not (math.isfinite(seconds) and seconds > 0):
+        msg = f"--time-limit {text[:40]!r}: give a positive, finite duration such as '5 min'"
+        raise SpecError([msg])
+    return seconds
+
+
+@contextmanager
+def _interruptible(what: str):
+    """Make Ctrl-C stop at once, even inside the solver, with a message and exit 130.
+
+    The solver runs in C for long stretches without returning to Python, so Python's own
+    KeyboardInterrupt would wait for it. A watcher thread wakes on the signal instead,
+    removes this process's unfinished output folders (a folder being swapped in is left
+    whole) and exits.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    old_handler = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    old_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while True:
+            try:
+                data = os.read(read_fd, 64)
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGINT in data:
+                from dcplan.atomic import abort_active
+
+                abort_active()
+                _stop_children()
+                err_console.print(f"\n[bold red]interrupted:[/] {what} stopped; no output was "
+                                  "written (a previous result at the path is unchanged)")
+                err_console.file.flush()
+                os._exit(EXIT_INTERRUPTED)
+
+    watcher = threading.Thread(target=watch, name="dcplan-interrupt", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        signal.signal(signal.SIGINT, old_handler)
+        os.close(write_fd)
+        watcher.join(timeout=1)
+        os.close(read_fd)
+
+
+def _stop_children() -> None:
+    """Terminate the worker processes this process started (a local sweep cluster)."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
 
 
 @contextmanager
@@ -68,7 +174,7 @@ def _phases(quiet: bool):
     def report(event: str, info: dict | None = None) -> None:
         info = info or {}
         phase = info.get("phase", event)
-        detail = info.get("detail", "")
+        detail = _safe(info.get("detail", ""))
         if phase not in tasks:
             for name, task_id in tasks.items():
                 if name != phase:
@@ -103,20 +209,32 @@ def validate(study: StudyArg) -> None:
 
     try:
         parsed = load_study(study)
+        _check_site_files(parsed)
     except (SpecError, DataError) as exc:
         raise _fail_input(exc) from None
     console.print(
-        f"[green]valid:[/] {parsed.name} ({parsed.horizon.first_year}-{parsed.horizon.last_year}, "
-        f"chips {', '.join(parsed.chip_ids())})"
+        f"[green]valid:[/] {_safe(parsed.name)} "
+        f"({parsed.horizon.first_year}-{parsed.horizon.last_year}, "
+        f"chips {_safe(', '.join(parsed.chip_ids()))})"
     )
+
+
+def _check_site_files(study) -> None:
+    """Open the site file a study names, so `validate` finds what `run` would."""
+    from dcplan.sites import read_sites, validate_site_ids
+    from dcplan.spec import resolve_path
+
+    if study.sites.file:
+        validate_site_ids(read_sites(resolve_path(study, study.sites.file)), study.sites.file)
 
 
 @app.command()
 def schema(
     out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Print the JSON Schema of study files."""
-    from dcplan.spec import json_schema_text
+    from dcplan.spec import is_schema_file, json_schema_text
 
     text = json_schema_text()
     if out is None:
@@ -124,8 +242,11 @@ def schema(
     else:
         from dcplan.atomic import write_text_atomic
 
-        write_text_atomic(out, text)
-        console.print(f"wrote {out}")
+        try:
+            write_text_atomic(out, text, overwrite=overwrite, recognise=is_schema_file)
+        except (OutputError, OSError) as exc:
+            raise _fail_input(exc) from None
+        console.print(f"wrote {_safe(out)}")
 
 
 @app.command()
@@ -134,21 +255,26 @@ def inputs(
     out: Annotated[Path, typer.Option(help="netCDF file to write")] = Path("inputs.nc"),
     hourly: Annotated[bool, typer.Option(help="keep the hourly dimension")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Build the coefficient dataset of a study and write it as netCDF."""
-    from dcplan.inputs import build_inputs, write_inputs
+    from dcplan.atomic import check_output_file
+    from dcplan.inputs import _written_by_dcplan, build_inputs, write_inputs
+    from dcplan.run import study_paths
     from dcplan.spec import load_study
 
     try:
         parsed = load_study(study)
-        with _phases(quiet) as report:
+        protect = study_paths(parsed)
+        check_output_file(out, overwrite=overwrite, recognise=_written_by_dcplan, protect=protect)
+        with _interruptible("building the inputs"), _phases(quiet) as report:
             ds = build_inputs(parsed, keep_hourly=hourly, progress=report)
-            write_inputs(ds, out)
-    except (SpecError, DataError) as exc:
+            write_inputs(ds, out, overwrite=overwrite, protect=protect)
+    except (SpecError, DataError, OutputError, OSError) as exc:
         raise _fail_input(exc) from None
     if not quiet:
         console.print(
-            f"wrote {out}: {ds.sizes['site']} sites x {ds.sizes['chip']} chips x "
+            f"wrote {_safe(out)}: {ds.sizes['site']} sites x {ds.sizes['chip']} chips x "
             f"{ds.sizes['cooling']} cooling x {ds.sizes['year']} years"
         )
 
@@ -162,38 +288,48 @@ def run(
     report: Annotated[bool, typer.Option(help="write the HTML report and figures")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or summary")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json to stdout")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Solve a study and write plan.nc, sites.gpkg, summary.json and a report."""
-    from dcplan.run import run_study
+    from dcplan import run as run_module
+    from dcplan.atomic import check_output_dir
     from dcplan.spec import load_study
-    from dcplan.units import to_canonical
 
     started = time.perf_counter()
     try:
-        parsed = load_study(study)
         options = {}
-        if time_limit is not None:
-            options["time_limit_s"] = to_canonical(time_limit, "s", field="--time-limit")
-        if gap is not None:
+        seconds = _check_time_limit(time_limit)
+        if seconds is not None:
+            options["time_limit_s"] = seconds
+        if _check_gap(gap) is not None:
             options["mip_rel_gap"] = gap
+        parsed = load_study(study)
         out_dir = out or Path("runs") / _slug(parsed.name)
-    except (SpecError, DataError, ValueError) as exc:
+        check_output_dir(out_dir, overwrite=overwrite, protect=run_module.study_paths(parsed))
+    except (SpecError, DataError, OutputError, ValueError) as exc:
         raise _fail_input(exc) from None
 
+    report_failure = None
     try:
-        with _phases(quiet or as_json) as progress:
-            plan = run_study(parsed, out=out_dir, report=report, progress=progress, **options)
-    except (SpecError, DataError) as exc:
+        with _interruptible("the run"), _phases(quiet or as_json) as progress:
+            plan = run_module.run_study(parsed, out=out_dir, report=report, progress=progress,
+                                        overwrite=overwrite, **options)
+    except ReportError as exc:
+        plan, report_failure = exc.plan, exc
+    except (SpecError, DataError, OutputError) as exc:
         raise _fail_input(exc) from None
+    except OSError as exc:
+        err_console.print(f"[bold red]error:[/] cannot write {_safe(out_dir)}: {_safe(exc)}")
+        raise typer.Exit(EXIT_INPUT) from None
     except InfeasibleError as exc:
         if exc.diagnosis and exc.diagnosis.messages:
             err_console.print("[bold red]infeasible:[/] no plan meets every constraint of the study. Why:")
             err_console.print(str(exc.diagnosis), markup=False)
         else:
-            err_console.print(f"[bold red]infeasible:[/] {exc}")
+            err_console.print(f"[bold red]infeasible:[/] {_safe(exc)}")
         raise typer.Exit(EXIT_INFEASIBLE) from None
     except SolveError as exc:
-        err_console.print(f"[bold red]no plan:[/] {exc}")
+        err_console.print(f"[bold red]no plan:[/] {_safe(exc)}")
         raise typer.Exit(EXIT_NO_PLAN) from None
 
     summary = plan.summary_dict()
@@ -201,6 +337,11 @@ def run(
         typer.echo(json.dumps(summary, indent=2, default=str))
     elif not quiet:
         _print_summary(plan, summary, out_dir, time.perf_counter() - started)
+    if report_failure is not None:
+        err_console.print(f"[bold red]report failed:[/] {_safe(report_failure)}; the plan is "
+                          f"complete in {_safe(out_dir)}; fix the cause and rebuild the report "
+                          f"with `dcplan report {_safe(out_dir)}`")
+        raise typer.Exit(EXIT_REPORT)
 
 
 def _slug(name: str) -> str:
@@ -212,7 +353,7 @@ def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
     audit = summary.get("audit", {})
     color = "green" if summary["status"] == "optimal" else "yellow"
     console.print(
-        f"\n[bold]{summary.get('study', '')}[/]  status [{color}]{summary['status']}[/]  "
+        f"\n[bold]{_safe(summary.get('study', ''))}[/]  status [{color}]{summary['status']}[/]  "
         f"NPV cost ${summary['objective_usd'] / 1e9:,.2f} bn  gap {summary.get('mip_gap', 0):.2%}  "
         f"sites opened {summary['sites_opened']}  audit "
         + ("[green]passed[/]" if audit.get("ok", False) else "[red]FAILED[/]")
@@ -249,31 +390,64 @@ def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
             name = row.get("site_name")
             name = name if isinstance(name, str) else ""
             first = "" if pd.isna(row["first_year"]) else str(int(row["first_year"]))
-            sites.add_row(str(row["site_id"]), name[:28], first, f"{row['it_capacity_mw']:,.0f}",
-                          str(row["cooling"]), str(row["interconnect_option"]))
+            sites.add_row(_safe(row["site_id"]), _safe(name[:28]), first,
+                          f"{row['it_capacity_mw']:,.0f}", _safe(row["cooling"]),
+                          _safe(row["interconnect_option"]))
         console.print(sites)
     if summary["status"] != "optimal":
         console.print(
             f"[yellow]time limit reached:[/] the plan is feasible and audited but may be up to "
             f"{summary.get('mip_gap', 1.0):.1%} dearer than the best possible; raise --time-limit to close the gap"
         )
-    console.print(f"outputs in {out_dir}  ({wall:.1f} s)")
+    console.print(f"outputs in {_safe(out_dir)}  ({wall:.1f} s)")
 
 
 @app.command("report")
 def report_cmd(
     run_dir: Annotated[Path, typer.Argument(help="folder of a finished run")],
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Rebuild the HTML report and figures of a finished run."""
+    from dcplan.atomic import atomic_dir, check_output_dir, output_lock
     from dcplan.report import write_report
+
+    target = run_dir / "report"
+    try:
+        check_output_dir(target, overwrite=overwrite)
+        plan = _read_run(run_dir)
+    except (DataError, OutputError) as exc:
+        raise _fail_input(exc) from None
+    try:
+        with _interruptible("the report"), output_lock(run_dir), \
+                atomic_dir(target, overwrite=overwrite, kind="report") as tmp:
+            write_report(plan, tmp)
+    except (OutputError, DataError) as exc:
+        raise _fail_input(exc) from None
+    except Exception as exc:  # a figure or page that cannot be drawn: the run stays as it was
+        err_console.print(f"[bold red]report failed:[/] {type(exc).__name__}: "
+                          f"{_safe(str(exc)[:300])}; {_safe(run_dir)} is unchanged")
+        raise typer.Exit(EXIT_REPORT) from None
+    console.print(f"report: {_safe(target / 'index.html')}")
+
+
+def _read_run(run_dir: Path):
+    """The plan of a finished run, or a DataError saying why the folder is not one."""
+    from dcplan.errors import Problem
     from dcplan.results import Plan
 
+    if not (run_dir / "plan.nc").is_file():
+        raise DataError([Problem(str(run_dir), "no plan.nc in the folder",
+                                 "give the output folder of a finished `dcplan run`")])
     try:
         plan = Plan.from_dir(run_dir)
-        index = write_report(plan, run_dir / "report")
-    except (DataError, FileNotFoundError, OSError) as exc:
-        raise _fail_input(exc) from None
-    console.print(f"report: {index}")
+        if "site_open" not in plan.dataset or "objective_usd" not in plan.dataset.attrs:
+            raise ValueError("it holds no plan variables (is it an inputs file?)")
+        plan.sites  # noqa: B018 - read sites.gpkg now, so a broken file is reported here
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+        text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise DataError([Problem(str(run_dir), f"cannot read the run: {text}",
+                                 "rerun `dcplan run` to write the folder again")]) from None
+    return plan
 
 
 @app.command()
@@ -287,21 +461,29 @@ def sweep(
     workers: Annotated[int, typer.Option(help="local worker processes")] = 2,
     scheduler: Annotated[Optional[str], typer.Option(help="address of a Dask scheduler")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Solve every combination of the varied fields, in parallel on Dask."""
+    from dcplan.atomic import check_output_dir
+    from dcplan.run import study_paths
     from dcplan.spec import load_study
     from dcplan.sweep import parse_vary, run_sweep
 
     try:
         base = load_study(study)
         grid = parse_vary(vary)
-    except (SpecError, DataError, ValueError) as exc:
+        check_output_dir(out, overwrite=overwrite, protect=study_paths(base))
+    except (SpecError, DataError, OutputError, ValueError) as exc:
         raise _fail_input(exc) from None
-    with _phases(quiet) as progress:
-        table = run_sweep(base, grid, out=out, workers=workers, scheduler=scheduler, progress=progress)
+    try:
+        with _interruptible("the sweep"), _phases(quiet) as progress:
+            table = run_sweep(base, grid, out=out, workers=workers, scheduler=scheduler,
+                              progress=progress, overwrite=overwrite)
+    except (SpecError, DataError, OutputError, ValueError) as exc:
+        raise _fail_input(exc) from None
     if not quiet:
-        console.print(table.to_string(index=False))
-        console.print(f"sweep results in {out}")
+        console.print(_safe(table.to_string(index=False)))
+        console.print(f"sweep results in {_safe(out)}")
 
 
 @sites_app.command("list")
@@ -339,7 +521,7 @@ def sites_list(
     for column in columns:
         table.add_column(column, justify="right" if shown[column].dtype.kind in "if" else "left")
     for row in shown.itertuples(index=False):
-        table.add_row(*[f"{v:,.3g}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[f"{v:,.3g}" if isinstance(v, float) else _safe(v) for v in row])
     console.print(table)
 
 
@@ -351,15 +533,15 @@ def sites_show(site_id: Annotated[str, typer.Argument(help="site id from `dcplan
     gdf = load_catalog()
     match = gdf[gdf["site_id"] == site_id]
     if match.empty:
-        err_console.print(f"[bold red]error:[/] no site {site_id!r} in the catalog "
+        err_console.print(f"[bold red]error:[/] no site {_safe(repr(site_id[:80]))} in the catalog "
                           "(fix: pick an id from `dcplan sites list`)")
         raise typer.Exit(EXIT_INPUT)
     row = match.iloc[0]
-    table = Table(title=site_id, show_header=False)
+    table = Table(title=_safe(site_id), show_header=False)
     for column, value in row.items():
         if column == "geometry":
             value = f"{value.y:.4f} N, {value.x:.4f} E"
-        table.add_row(str(column), str(value))
+        table.add_row(_safe(column), _safe(value))
     console.print(table)
 
 
@@ -378,7 +560,7 @@ def data_build_sites(
     except (DataError, FileNotFoundError) as exc:
         raise _fail_input(exc) from None
     for path in written or []:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {_safe(path)}")
 
 
 @data_app.command("list")
@@ -388,16 +570,16 @@ def data_list() -> None:
 
     root = data_dir()
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".md"):
-        console.print(f"data   {path.relative_to(root)}")
+        console.print(f"data   {_safe(path.relative_to(root))}")
     for path in list_models():
-        console.print(f"model  {path.stem}")
+        console.print(f"model  {_safe(path.stem)}")
 
 
 def main() -> None:  # pragma: no cover - console-script entry
     try:
         app()
     except DcplanError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {_safe(exc)}")
         sys.exit(EXIT_INPUT)
 
 

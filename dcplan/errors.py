@@ -79,3 +79,22 @@ class SolveError(DcplanError, RuntimeError):
     def __init__(self, message: str, status: str = "error"):
         super().__init__(message)
         self.status = status
+
+
+class OutputError(_ProblemsMixin, DcplanError, ValueError):
+    """dcplan refuses to write an output path (it would replace something it did not write)."""
+
+    def __init__(self, problems, headline: str | None = None):
+        super().__init__(self._init_problems(problems, headline or "output refused"))
+
+
+class ReportError(DcplanError, RuntimeError):
+    """The plan was solved and written, but its report could not be made.
+
+    ``plan`` is the solved plan and ``out`` the folder that holds it, so nothing is lost.
+    """
+
+    def __init__(self, message: str, plan=None, out=None):
+        super().__init__(message)
+        self.plan = plan
+        self.out = out

@@ -648,19 +648,29 @@ def _check_finite(ds: xr.Dataset) -> None:
         raise DataError(problems, "the study's inputs are incomplete")
 
 
-def write_inputs(ds: xr.Dataset, path) -> None:
-    """Write the inputs dataset to netCDF atomically."""
-    import os
-    import tempfile
-    from pathlib import Path
+def write_inputs(ds: xr.Dataset, path, *, overwrite: bool = False, protect=()) -> None:
+    """Write the inputs dataset to netCDF atomically.
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    An existing file is replaced only if dcplan wrote it (a netCDF file whose
+    ``written_by`` attribute is ``dcplan``), or with ``overwrite``; never a folder, link or
+    device (:mod:`dcplan.atomic`).
+    """
+    from dcplan.atomic import write_file_atomic
+
+    def write(tmp) -> None:
+        out = ds.copy()
+        out.attrs["written_by"] = "dcplan"
+        out.to_netcdf(tmp, engine="netcdf4")
+
+    write_file_atomic(path, write, overwrite=overwrite, recognise=_written_by_dcplan,
+                      protect=protect)
+
+
+def _written_by_dcplan(path) -> bool:
+    import netCDF4
+
+    with open(path, "rb") as handle:
+        if handle.read(4) not in (b"CDF\x01", b"CDF\x02", b"\x89HDF"):
+            return False
+    with netCDF4.Dataset(path) as nc:
+        return getattr(nc, "written_by", None) == "dcplan"

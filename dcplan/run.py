@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from dcplan.atomic import atomic_dir
+from dcplan.errors import ReportError
 from dcplan.spec import Study
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ def run_study(
     time_limit_s: float | None = None,
     mip_rel_gap: float | None = None,
     threads: int | None = None,
+    overwrite: bool = False,
 ):
     """Build the inputs of ``study``, solve it, audit the plan and (optionally) write it.
 
@@ -36,13 +39,17 @@ def run_study(
         A validated study (see :func:`dcplan.load_study`).
     out : path, optional
         Folder to write ``plan.nc``, ``sites.gpkg``, ``summary.json`` and ``report/`` into.
-        The folder appears only once everything in it is complete.
+        The folder appears only once everything in it is complete. It is checked and
+        locked before any work: an existing folder is replaced only if dcplan wrote it
+        (see :mod:`dcplan.atomic`), never a file, link or the study's own folder.
     report : bool
         Also write the HTML report and figures.
     progress : callable, optional
         ``progress(event, info)`` is called at each phase (for the CLI's progress display).
     time_limit_s, mip_rel_gap, threads : optional
         Override the study's solver options.
+    overwrite : bool
+        Replace ``out`` even if it is a folder dcplan did not write.
 
     Returns
     -------
@@ -54,17 +61,48 @@ def run_study(
         With a diagnosis in planning terms.
     SolveError
         Time limit reached with no feasible plan, or a solver failure.
+    OutputError
+        ``out`` may not be written (checked before solving).
+    ReportError
+        The plan was solved and written to ``out`` but the report failed; the error
+        carries the plan (``exc.plan``), so nothing is lost.
     """
+    progress = progress or _noop
+    if out is None:
+        return _solve(study, progress, time_limit_s, mip_rel_gap, threads)
+    report_error = None
+    with atomic_dir(out, overwrite=overwrite, protect=study_paths(study), kind="run") as tmp:
+        plan = _solve(study, progress, time_limit_s, mip_rel_gap, threads)
+        progress("write", {"phase": "write", "detail": str(out)})
+        plan.to_dir(tmp)
+        if report:
+            from dcplan.report import write_report
+
+            progress("report", {"phase": "report", "detail": "figures and HTML"})
+            try:
+                write_report(plan, tmp / "report")
+            except Exception as exc:  # the plan is kept; the failure is raised after writing it
+                logger.warning("the report failed: %s", exc)
+                report_error = exc
+                shutil.rmtree(tmp / "report", ignore_errors=True)  # no half report in the plan
+    logger.info("wrote %s", out)
+    if report_error is not None:
+        msg = (f"the plan was written to {out}, but its report failed: "
+               f"{type(report_error).__name__}: {str(report_error)[:300]}")
+        raise ReportError(msg, plan=plan, out=Path(out)) from report_error
+    return plan
+
+
+def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
     from dcplan.inputs import build_inputs
     from dcplan.optimize import solve
 
-    progress = progress or _noop
     progress("inputs", {"phase": "inputs", "detail": f"{study.name}"})
     inputs = build_inputs(study, progress=progress)
     progress("inputs", {"phase": "inputs", "done": True,
                         "detail": f"{inputs.sizes['site']} sites, {inputs.sizes['chip']} chips"})
     options = study.solver
-    plan = solve(
+    return solve(
         inputs,
         time_limit_s=time_limit_s if time_limit_s is not None else options.time_limit_s,
         mip_rel_gap=mip_rel_gap if mip_rel_gap is not None else options.mip_rel_gap,
@@ -73,14 +111,19 @@ def run_study(
         progress=progress,
         study_yaml=study.to_yaml(),
     )
-    if out is not None:
-        progress("write", {"phase": "write", "detail": str(out)})
-        with atomic_dir(out) as tmp:
-            plan.to_dir(tmp)
-            if report:
-                from dcplan.report import write_report
 
-                progress("report", {"phase": "report", "detail": "figures and HTML"})
-                write_report(plan, tmp / "report")
-        logger.info("wrote %s", out)
-    return plan
+
+def study_paths(study: Study) -> list[Path]:
+    """The files a study reads (its own file, its site and weather files): never overwritten."""
+    from dcplan.spec import resolve_path
+
+    paths: list[Path] = []
+    source = getattr(study, "_source", None)
+    if source and Path(source).is_file():
+        paths.append(Path(source))
+    if study.sites.file:
+        paths.append(resolve_path(study, study.sites.file))
+    for site in [*study.sites.inline, *study.sites.overrides.values()]:
+        if getattr(site, "weather_file", None):
+            paths.append(resolve_path(study, site.weather_file))
+    return paths

@@ -228,12 +228,14 @@ def _points(table: pd.DataFrame, source: str) -> gpd.GeoDataFrame:
     problems = []
     for col in ("lat", "lon"):
         values = pd.to_numeric(table[col], errors="coerce")
-        bad = values.isna()
-        for i in np.flatnonzero(bad.to_numpy()):
-            problems.append(Problem(f"{source}: row {i + 1} ({_sid(table, i)}).{col}",
-                                    f"{col} {table[col].iloc[i]!r} is not a number",
+        bad = ~np.isfinite(values.to_numpy(float))
+        for i in np.flatnonzero(bad)[:MAX_LISTED]:
+            problems.append(Problem(f"{source}: row {i + 1} ({_short(_sid(table, i))}).{col}",
+                                    f"{col} {_short(table[col].iloc[i])} is not a number"
+                                    + (" (not finite)" if np.isinf(values.iloc[i]) else ""),
                                     "give decimal degrees"))
         table[col] = values
+    problems += _numeric_columns(table, source)
     if problems:
         raise DataError(problems)
     geometry = gpd.points_from_xy(table["lon"], table["lat"])
@@ -242,6 +244,77 @@ def _points(table: pd.DataFrame, source: str) -> gpd.GeoDataFrame:
 
 def _sid(table: pd.DataFrame, i: int) -> str:
     return str(table["site_id"].iloc[i]) if "site_id" in table.columns else f"#{i + 1}"
+
+
+#: most problems of one kind listed from a file (the count of the rest is given)
+MAX_LISTED = 20
+#: longest prefix of a value quoted in a message [characters]
+MAX_QUOTED = 60
+#: numeric site attributes a file may give (the rest of the contract is text or looked up)
+NUMERIC_COLUMNS = ("electricity_usd_per_mwh", "co2_t_per_mwh", "water_l_per_kwh_source",
+                   "max_grid_kv", "land_mw", "water_m3_per_yr", "water_usd_per_m3", "headroom_mw",
+                   "headroom_year", "permit_lead_time_yr", "queue_study_yr", "elevation_m")
+
+
+def _short(value) -> str:
+    """repr of a value, cut to a short prefix (a hostile file must not flood the message)."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + f"... ({len(text)} chars)"
+
+
+def _numeric_columns(table: pd.DataFrame, source: str) -> list[Problem]:
+    """Numeric site attributes given in a file must be finite numbers (blank = look it up)."""
+    problems = []
+    for col in NUMERIC_COLUMNS:
+        if col not in table.columns:
+            continue
+        raw = table[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        given = raw.notna() & raw.astype(str).str.strip().ne("")
+        bad = given.to_numpy() & ~np.isfinite(values.to_numpy(float))
+        rows = np.flatnonzero(bad)
+        for i in rows[:MAX_LISTED]:
+            problems.append(Problem(f"{source}: row {i + 1} ({_short(_sid(table, i))}).{col}",
+                                    f"{_short(raw.iloc[i])} is not a finite number",
+                                    f"give {col} as a number, or leave it blank to look it up"))
+        if len(rows) > MAX_LISTED:
+            problems.append(Problem(f"{source}.{col}", f"{len(rows) - MAX_LISTED} more rows "
+                                    "are not finite numbers", "fix every row"))
+        table[col] = values
+    return problems
+
+
+def validate_site_ids(gdf, source: str) -> None:
+    """Site ids must exist, be non-empty text without edge spaces, and differ by more than case."""
+    problems = _id_problems(gdf, source)
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {source}")
+
+
+def _id_problems(gdf, source: str) -> list[Problem]:
+    if "site_id" not in gdf.columns:
+        return [Problem(source, f"no site_id column (found {_short(list(gdf.columns))})",
+                        "add a column site_id with a unique id per site")]
+    problems = []
+    ids = gdf["site_id"]
+    text = ids.astype(str)
+    spaced = ids.notna() & text.ne(text.str.strip())
+    for i in np.flatnonzero(spaced.to_numpy())[:MAX_LISTED]:
+        problems.append(Problem(f"{source}: row {i + 1}.site_id",
+                                f"site id {_short(text.iloc[i])} starts or ends with a space",
+                                "remove the spaces (ids are compared exactly)"))
+    folded = text.str.strip().str.casefold()
+    groups: dict[str, list[str]] = {}
+    for original, key in zip(text, folded, strict=True):
+        groups.setdefault(key, []).append(original)
+    for variants in groups.values():
+        distinct = list(dict.fromkeys(variants))
+        if len(distinct) > 1:
+            problems.append(Problem(f"{source}.site_id", "site ids "
+                                    f"{', '.join(_short(v) for v in distinct[:5])} differ only by "
+                                    "case or spaces",
+                                    "give each site one spelling, or distinct ids"))
+    return problems
 
 
 def read_sites(path) -> gpd.GeoDataFrame:
@@ -254,17 +327,30 @@ def read_sites(path) -> gpd.GeoDataFrame:
     if not path.is_file():
         raise DataError([Problem(str(path), "site file not found", "check the path")])
     suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise DataError([Problem(str(path), "the site file is empty (0 bytes)",
+                                 "give one row or feature per candidate site")])
     if suffix in {".csv", ".txt"}:
-        table = pd.read_csv(path, comment="#", dtype={"county_fips": str, "station_id": str,
-                                                      "site_id": str})
+        try:
+            # only a blank cell is missing: "nan" or "NA" written in a number column is an error
+            table = pd.read_csv(path, comment="#", dtype={"county_fips": str, "station_id": str,
+                                                          "site_id": str},
+                                keep_default_na=False, na_values=[""])
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise DataError([Problem(str(path), f"cannot read the file as CSV: {_first_line(exc)}",
+                                     "save it as UTF-8 CSV with a header row: site_id,lat,lon,...")]
+                            ) from None
+        if table.empty:
+            raise DataError([Problem(str(path), "the file has a header but no sites",
+                                     "add one row per candidate site")])
+        problems = _id_problems(table, path.name)
+        if problems:
+            raise DataError(problems, headline=f"{len(problems)} problem(s) in {path.name}")
         return _points(table, path.name)
     if suffix not in {".geojson", ".json", ".gpkg", ".shp", ".fgb"}:
-        raise DataError([Problem(str(path), f"unsupported site file type {suffix!r}",
+        raise DataError([Problem(str(path), f"unsupported site file type {_short(suffix)}",
                                  "use .geojson, .gpkg or .csv with lat/lon columns")])
-    gdf = gpd.read_file(path)
-    if gdf.crs is None:
-        raise DataError([Problem(path.name, "the file has no CRS",
-                                 "save it with a CRS (EPSG:4326 for lat/lon)")])
+    gdf = _read_spatial(path, suffix)
     problems = []
     kinds = gdf.geom_type
     for i in np.flatnonzero((kinds != "Point").to_numpy()):
@@ -273,9 +359,101 @@ def read_sites(path) -> gpd.GeoDataFrame:
                                 "give one point per candidate site"))
     if problems:
         raise DataError(problems)
-    gdf = gdf.to_crs(CRS)
+    problems = _id_problems(gdf, path.name)
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {path.name}")
+    try:
+        gdf = gdf.to_crs(CRS)
+    except Exception as exc:  # pyproj raises several types for a CRS it cannot transform
+        raise DataError([Problem(path.name, f"cannot reproject from {_short(str(gdf.crs))} to "
+                                 f"{CRS}: {_first_line(exc)}", "save the file in EPSG:4326")]
+                        ) from None
     gdf["lat"] = gdf.geometry.y
     gdf["lon"] = gdf.geometry.x
+    table = pd.DataFrame(gdf.drop(columns="geometry"))
+    problems = _numeric_columns(table, path.name)
+    for col in ("lat", "lon"):
+        for i in np.flatnonzero(~np.isfinite(table[col].to_numpy(float)))[:MAX_LISTED]:
+            problems.append(Problem(f"{path.name}: feature {i + 1} ({_short(_sid(gdf, i))})",
+                                    f"{col} is not finite after reprojection",
+                                    "check the coordinates and the CRS of the file"))
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {path.name}")
+    for col in NUMERIC_COLUMNS:
+        if col in table.columns:
+            gdf[col] = table[col]
+    return gdf
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return _short(text[0]).strip("'") if text else type(exc).__name__
+
+
+def _check_geojson_crs(path: Path) -> None:
+    """GDAL reads a GeoJSON whose ``crs`` it does not know as EPSG:4326; we refuse instead."""
+    import json
+
+    from pyproj import CRS as ProjCRS
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except (OSError, ValueError):
+        return  # unreadable JSON is reported by the reader
+    crs = doc.get("crs") if isinstance(doc, dict) else None
+    if not isinstance(crs, dict):
+        return
+    name = (crs.get("properties") or {}).get("name") if isinstance(crs.get("properties"), dict) \
+        else None
+    try:
+        ProjCRS.from_user_input(name)
+    except Exception:  # pyproj CRSError, TypeError for a non-string
+        raise DataError([Problem(path.name, f"unknown CRS {_short(name)}",
+                                 "save the file in EPSG:4326 (or a CRS EPSG knows)")]) from None
+
+
+def _read_spatial(path: Path, suffix: str) -> gpd.GeoDataFrame:
+    """GeoJSON/GeoPackage/... read with clear errors; a GeoPackage is read from layer ``sites``."""
+    import pyogrio
+    from pyproj import CRS as ProjCRS
+
+    kind = {".gpkg": "GeoPackage", ".fgb": "FlatGeobuf", ".shp": "shapefile"}.get(suffix, "GeoJSON")
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio/GDAL raise their own types for unreadable files
+        raise DataError([Problem(str(path), f"cannot read the file as {kind}: {_first_line(exc)}",
+                                 f"give a valid {kind} file, or a CSV with lat/lon columns")]
+                        ) from None
+    if kind == "GeoJSON":
+        _check_geojson_crs(path)
+    layer = None
+    if len(layers) > 1:
+        if "sites" not in layers:
+            raise DataError([Problem(str(path), f"the file has {len(layers)} layers "
+                                     f"({_short(', '.join(layers))}) and none is named 'sites'",
+                                     "name the layer of candidate sites 'sites'")])
+        layer = "sites"
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:  # as above
+        raise DataError([Problem(str(path), f"cannot read the file as {kind}: {_first_line(exc)}",
+                                 f"give a valid {kind} file, or a CSV with lat/lon columns")]
+                        ) from None
+    if gdf.empty:
+        raise DataError([Problem(str(path), "the file holds no features",
+                                 "give one point feature per candidate site")])
+    if gdf.crs is None:
+        raise DataError([Problem(path.name, "the file has no CRS",
+                                 "save it with a CRS (EPSG:4326 for lat/lon)")])
+    try:
+        crs = ProjCRS.from_user_input(gdf.crs)
+        known = crs.to_epsg() is not None or crs.is_geographic or crs.is_projected
+    except Exception:  # pyproj CRSError and friends
+        known = False
+    if not known:
+        raise DataError([Problem(path.name, f"unknown CRS {_short(str(gdf.crs))}",
+                                 "save the file with a known CRS such as EPSG:4326")])
     return gdf
 
 
@@ -506,8 +684,11 @@ def validate_sites(gdf: gpd.GeoDataFrame, source: str = "sites", required=None) 
     else:
         dupes = sorted(set(ids[ids.duplicated()]))
         if dupes:
-            problems.append(Problem(f"{source}.site_id", f"duplicate ids {dupes}",
+            problems.append(Problem(f"{source}.site_id",
+                                    f"duplicate ids {_short(dupes)}",
                                     "make each site_id unique"))
+        problems += [p for p in _id_problems(gdf, source) if "differ only" in p.message
+                     or "space" in p.message]
         empty = gdf["site_id"].isna() | ids.str.strip().eq("")
         for i in np.flatnonzero(empty.to_numpy()):
             problems.append(Problem(f"{source}: row {i + 1}.site_id", "empty site_id",

@@ -14,6 +14,8 @@ value and how to fix it.
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -42,11 +44,32 @@ Redundancy = Literal["N", "N+1", "2N", "2(N+1)"]
 
 
 # --------------------------------------------------------------------------- quantities
+#: Largest magnitude a study field may hold, by canonical unit: sanity bounds orders of
+#: magnitude beyond any real project, there to catch typos and hostile files (1e308 MW, a
+#: trillion-dollar site), not to judge plausibility. 1e6 MW = 1 TW is about the whole US
+#: generating capacity (EIA: ~1.3 TW in 2024); 1e13 USD is about half of US GDP.
+MAX_MAGNITUDE: dict[str, float] = {
+    "W": 1e5, "kW": 1e5, "MW": 1e6, "kV": 2000.0, "yr": 200.0, "h": 1e6, "s": 1e9,
+    "week": 1e4, "km": 2.1e4, "degC": 100.0, "USD": 1e13, "USD/GPU": 1e8, "USD/MW": 1e11,
+    "USD/MW/yr": 1e10, "USD/MWh": 1e5, "USD/m3": 1e5, "USD/t": 1e5, "t/MWh": 10.0, "t": 1e12,
+    "m3/yr": 1e12, "L/kWh": 1e3, "TFLOPS": 1e7, "PFLOPS": 1e12, "GPU": 1e9, "1": 1e6,
+}
+
+
 def _quantity(unit: str):
+    limit = MAX_MAGNITUDE.get(unit, 1e15)
+
     def convert(value: Any, info: ValidationInfo) -> Any:
         if value is None:
             return None
-        return to_canonical(value, unit, field=info.field_name or "value")
+        number = to_canonical(value, unit, field=info.field_name or "value")
+        if not math.isfinite(number):
+            raise ValueError(f"must be a finite number, got {number}; to set no limit, "
+                             "leave the field out or write null where the field allows it")
+        if abs(number) > limit:
+            raise ValueError(f"{number:.4g} {unit} is beyond any real project (the limit is "
+                             f"{limit:g} {unit}); check the number and its unit")
+        return number
 
     return BeforeValidator(convert)
 
@@ -111,7 +134,8 @@ ChipId = Annotated[str, AfterValidator(_chip_id)]
 class Strict(BaseModel):
     """Base of every schema model: frozen, unknown keys rejected, docs from field descriptions."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- sections
@@ -488,7 +512,29 @@ _FIXES = {
     "dict_type": "write a mapping (key: value lines)",
     "bool_type": "write true or false",
     "bool_parsing": "write true or false",
+    "finite_number": "write a finite number; to set no limit leave the field out or write null",
 }
+
+#: longest prefix of a bad value quoted in a message [characters]
+MAX_QUOTED = 60
+#: largest study file read [bytes]; a real study with 1,000 inline sites is ~0.2 MB
+MAX_STUDY_BYTES = 4_000_000
+#: most YAML nodes a study may expand to once aliases are followed (a real study has a few
+#: thousand; an alias bomb has billions)
+MAX_YAML_NODES = 200_000
+
+
+def short(value: Any) -> str:
+    """repr of a value cut to a short prefix, so no message can grow with the input."""
+    text = value if isinstance(value, str) else None
+    if text is None:
+        try:
+            text = repr(value) if not isinstance(value, Mapping | list) else type(value).__name__
+        except Exception:  # a repr that fails is no reason to fail the message
+            text = type(value).__name__
+    else:
+        text = repr(text[: MAX_QUOTED + 1])
+    return text if len(text) <= MAX_QUOTED + 2 else text[:MAX_QUOTED] + "..."
 
 
 def _location(source: str, loc: tuple) -> str:
@@ -511,10 +557,12 @@ def _problems_from(error: ValidationError, source: str) -> list[Problem]:
     for item in error.errors(include_url=False):
         loc = tuple(p for p in item["loc"] if not _is_union_tag(p))
         message = item["msg"].removeprefix("Value error, ")
+        if len(message) > 400:
+            message = message[:400] + "..."
         if "input" in item and "got" not in message and item["type"] != "missing" and not isinstance(
             item["input"], Mapping | list
         ):
-            message = f"{message} (got {item['input']!r})"
+            message = f"{message} (got {short(item['input'])})"
         key = (loc, message)
         if key in seen:
             continue
@@ -580,23 +628,76 @@ def load_study(path: str | Path) -> Study:
     """
     from dcplan.catalog import find_study
 
+    if not isinstance(path, str | os.PathLike):
+        raise SpecError([Problem("load_study", f"expected a file path or the name of a shipped "
+                                 f"study, got {type(path).__name__}",
+                                 "pass a path; for a study in a mapping use parse_study(data)")])
     path = find_study(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_STUDY_BYTES:
+            raise SpecError([Problem(str(path), f"the file is {size / 1e6:.1f} MB; a study file "
+                                     f"may be at most {MAX_STUDY_BYTES / 1e6:.0f} MB",
+                                     "put many candidate sites in a site file (sites.file)")])
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem(str(path), f"cannot read the file: {exc}", "check the path")]) from None
+        raise SpecError([Problem(str(path), f"cannot read the file: {short(str(exc))}",
+                                 "check the path, and save the file as UTF-8")]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StudyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([Problem(where, f"YAML syntax error: {problem}",
+        raise SpecError([Problem(where, f"YAML syntax error: {short(problem).strip(chr(39))}",
                                  "fix the indentation or quoting at that line")]) from None
     study = parse_study(data if data is not None else {}, str(path))
     study._base_dir = Path(path).resolve().parent
     study._source = str(path)
     return study
+
+
+class _StudyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that also rejects duplicate keys and alias bombs."""
+
+    def construct_document(self, node):
+        expanded = _expanded_size(node, {})
+        if expanded > MAX_YAML_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the document expands to {expanded:,.0f} values once its aliases "
+                f"(*name) are followed; at most {MAX_YAML_NODES:,} are allowed", node.start_mark)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, Any] = {}
+            for key_node, _ in node.value:
+                merge = key_node.tag == "tag:yaml.org,2002:merge"
+                if merge or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                if key_node.value in seen:
+                    first = seen[key_node.value].start_mark.line + 1
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {short(key_node.value)} (first given on line "
+                        f"{first}); each key may appear once", key_node.start_mark)
+                seen[key_node.value] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node, memo: dict[int, int]) -> int:
+    """Number of nodes the tree under ``node`` has with every alias expanded (memoised)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a cycle counts once (PyYAML builds recursive objects for those)
+    if isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        total = 1
+    memo[key] = min(total, 10 * MAX_YAML_NODES)
+    return memo[key]
 
 
 def resolve_path(study: Study, relative: str) -> Path:
@@ -617,3 +718,15 @@ def json_schema() -> dict:
 
 def json_schema_text() -> str:
     return json.dumps(json_schema(), indent=2)
+
+
+def is_schema_file(path: str | Path) -> bool:
+    """True if ``path`` holds a study JSON Schema that dcplan wrote (so it may be replaced)."""
+    path = Path(path)
+    if path.stat().st_size > 10_000_000:
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("title") == "dcplan study" and "$defs" in data

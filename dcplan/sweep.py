@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from dcplan.atomic import write_text_atomic
+from dcplan.atomic import atomic_dir, write_text_atomic
 from dcplan.spec import Study, parse_study
 
 logger = logging.getLogger(__name__)
@@ -86,8 +86,12 @@ def run_sweep(
     workers: int = 2,
     scheduler: str | None = None,
     progress: Callable[..., None] | None = None,
+    overwrite: bool = False,
 ) -> pd.DataFrame:
     """Solve every scenario of ``grid`` on a Dask cluster and tabulate the results.
+
+    ``out`` follows the output rules of :mod:`dcplan.atomic`: it is checked and locked
+    before any scenario runs, and the whole sweep folder appears at once when it is done.
 
     Parameters
     ----------
@@ -97,29 +101,55 @@ def run_sweep(
         ``out/sweep.csv``
     workers : local worker processes (ignored with ``scheduler``)
     scheduler : address of an existing Dask scheduler, e.g. ``tcp://head:8786``
+    overwrite : replace ``out`` even if it is a folder dcplan did not write
 
     Returns
     -------
     pandas.DataFrame
         One row per scenario: the varied values, status, objective and key totals.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dcplan.run import study_paths
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     cases = scenarios(base, grid)
+    with atomic_dir(out, overwrite=overwrite, protect=study_paths(base), kind="sweep") as stage:
+        summaries = _solve_all(cases, stage, workers, scheduler, progress)
+        rows = []
+        for i, (label, _) in enumerate(cases):
+            summary = summaries[i]
+            rows.append(
+                {
+                    "scenario": i,
+                    **label,
+                    "status": summary.get("status"),
+                    "objective_usd": summary.get("objective_usd"),
+                    "sites_opened": summary.get("sites_opened"),
+                    "audit_ok": summary.get("audit", {}).get("ok"),
+                    "error": summary.get("error", ""),
+                }
+            )
+        table = pd.DataFrame(rows)
+        write_text_atomic(stage / "sweep.csv", table.to_csv(index=False))
+    return table
+
+
+def _solve_all(cases, stage: Path, workers: int, scheduler: str | None,
+               progress) -> dict[int, dict]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
     progress = progress or (lambda *a, **k: None)
     if scheduler:
         client = Client(scheduler)
         cluster = None
     else:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.CRITICAL,
         )
         client = Client(cluster)
     try:
         futures = {
-            client.submit(_solve_one, study, str(out / f"scenario_{i}"), pure=False): i
+            client.submit(_solve_one, study, str(stage / f"scenario_{i}"), pure=False): i
             for i, (_, study) in enumerate(cases)
         }
         summaries: dict[int, dict] = {}
@@ -130,20 +160,4 @@ def run_sweep(
         client.close()
         if cluster is not None:
             cluster.close()
-    rows = []
-    for i, (label, _) in enumerate(cases):
-        summary = summaries[i]
-        rows.append(
-            {
-                "scenario": i,
-                **label,
-                "status": summary.get("status"),
-                "objective_usd": summary.get("objective_usd"),
-                "sites_opened": summary.get("sites_opened"),
-                "audit_ok": summary.get("audit", {}).get("ok"),
-                "error": summary.get("error", ""),
-            }
-        )
-    table = pd.DataFrame(rows)
-    write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
-    return table
+    return summaries

@@ -108,7 +108,8 @@ def parse_quantity(text: str) -> pint.Quantity:
     try:
         return Q_(_normalise(text))
     except Exception as exc:  # pint raises several unrelated types here
-        msg = f"cannot read {text!r} as a quantity ({exc.__class__.__name__}: {exc})"
+        detail = str(exc)[:120]
+        msg = f"cannot read {_short(text)} as a quantity ({exc.__class__.__name__}: {detail})"
         raise ValueError(msg) from exc
 
 
@@ -138,7 +139,7 @@ def to_canonical(value, unit: str, *, field: str = "value") -> float:
     """
     target = CANONICAL.get(unit, unit)
     if isinstance(value, bool):
-        msg = f"{field}: expected a number or a quantity in {unit}, got {value!r}"
+        msg = f"{field}: expected a number or a quantity in {unit}, got {_short(value)}"
         raise ValueError(msg)
     if isinstance(value, numbers.Real):
         return float(value)
@@ -156,19 +157,30 @@ def to_canonical(value, unit: str, *, field: str = "value") -> float:
     elif isinstance(value, pint.Quantity):
         quantity = value
     else:
-        msg = f"{field}: expected a number or a quantity in {unit}, got {value!r}"
+        msg = f"{field}: expected a number or a quantity in {unit}, got {_short(value)}"
         raise ValueError(msg)
     try:
         return float(quantity.to(target).magnitude)
     except pint.DimensionalityError as exc:
         msg = (
-            f"{field}: {value!r} has dimension {quantity.dimensionality}, "
+            f"{field}: {_short(value)} has dimension {quantity.dimensionality}, "
             f"expected a quantity convertible to {unit} (e.g. '{_example(unit)}')"
         )
         raise ValueError(msg) from exc
     except Exception as exc:  # offset-unit arithmetic and other pint failures
-        msg = f"{field}: cannot convert {value!r} to {unit} ({exc})"
+        msg = f"{field}: cannot convert {_short(value)} to {unit} ({str(exc)[:120]})"
         raise ValueError(msg) from exc
+
+
+def _short(value, limit: int = 60) -> str:
+    """repr of a value cut to ``limit`` characters: messages never grow with the input."""
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+    elif isinstance(value, dict | list | tuple | set):
+        text = f"a {type(value).__name__} of {len(value)} items"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit + 2 else text[:limit] + "..."
 
 
 def _example(unit: str) -> str:

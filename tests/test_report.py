@@ -377,7 +377,8 @@ def test_report_writes_every_figure_and_one_self_contained_page(written):
         png = folder / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = written.read_text(encoding="utf-8")
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*(f"{n}.png" for n in names), "index.html"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*(f"{n}.png" for n in names), "index.html", "dcplan-manifest.json"])
     for name in names:
         assert re.search(rf'<figure id="fig-{name}"><img alt="[^"]+" src="data:image/png;base64,', page)
     assert page.count("<figcaption>") == len(names)
@@ -428,8 +429,10 @@ def test_report_is_written_atomically(plan, tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir()), "no partial folder may be left behind"
 
     # A previous report survives a failed rewrite untouched.
-    out.mkdir()
-    (out / "index.html").write_text("previous", encoding="utf-8")
+    from dcplan.atomic import atomic_dir
+
+    with atomic_dir(out) as previous:
+        (previous / "index.html").write_text("previous", encoding="utf-8")
     with pytest.raises(RuntimeError, match="disk full"):
         report.write_report(plan, out)
     assert (out / "index.html").read_text(encoding="utf-8") == "previous"

@@ -51,7 +51,8 @@ def test_summary_dict_is_json_and_matches_summary(plan):
 
 def test_to_dir_round_trip(plan, tmp_path):
     out = plan.to_dir(tmp_path / "run")
-    assert sorted(p.name for p in out.iterdir()) == ["plan.nc", "sites.gpkg", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "dcplan-manifest.json", "plan.nc", "sites.gpkg", "summary.json"]
     back = Plan.from_dir(out)
     for name in ("gpus", "it_capacity_mw", "site_open", "interconnect_option", "in_compatible"):
         np.testing.assert_array_equal(back.dataset[name].values, plan.dataset[name].values)

@@ -270,8 +270,10 @@ def solve(
     SolveError
         Time limit with no feasible plan (``status="time_limit"``) or a solver failure.
     """
+    from dcplan.checks import check_inputs
     from dcplan.results import Plan
 
+    check_inputs(inputs)  # NaN, inf, absurd magnitudes, missing units: DataError naming the cell
     report = progress or (lambda event, info: None)
     report("build", {"phase": "build", "detail": f"{inputs.sizes.get('site', 0)} sites"})
     sm = build_model(inputs, skip=skip)
