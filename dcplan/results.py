@@ -522,6 +522,10 @@ class Plan:
         chosen = ds["site"].values[ds["site_open"].values.astype(bool)]
         out["sites_opened"] = int(len(chosen))
         out["sites"] = [str(s) for s in chosen]
+        if "levelised_usd_per_gpu_hour" in ds:
+            lcoc = ds["levelised_usd_per_gpu_hour"].sel(site=chosen)
+            out["levelised_usd_per_gpu_hour_by_site"] = {str(s): _jsonable(v) for s, v in
+                                                         zip(lcoc["site"].values, lcoc.values)}
         out["years"] = [{k: _jsonable(v) for k, v in row.items()} for row in years.to_dict("records")]
         out["audit"] = verdict.to_dict()
         return out
