@@ -419,6 +419,18 @@ def grid_coefficients(study: Study, sites) -> xr.Dataset:
     ds = options[[v for v in keep if v in options]]
     ds["permit_year"] = (("site",), np.asarray(permit, dtype=int),
                          {"units": "1", "long_name": "first year permits allow IT capacity online"})
+    # the parts of each option's time to power: the study or queue, then the equipment
+    equipment = np.where(
+        options["option"].values == "existing",
+        grid.construction_yr(0.0, study.grid.switchgear_lead_weeks),
+        grid.construction_yr(study.grid.transformer_lead_weeks, study.grid.switchgear_lead_weeks),
+    )[None, :] * np.ones(options["ic_lead_time_yr"].shape)
+    ds["ic_equipment_yr"] = (("site", "option"), equipment,
+                             {"units": "year", "long_name": "equipment lead and commissioning of the option"})
+    ds["ic_queue_yr"] = (("site", "option"), options["ic_lead_time_yr"].values - equipment,
+                         {"units": "year", "long_name": "interconnection study or queue time of the option"})
+    ds["permit_lead_time_yr"] = (("site",), sites["permit_lead_time_yr"].to_numpy(float),
+                                 {"units": "year", "long_name": "permitting critical path"})
     return ds
 
 

@@ -483,6 +483,19 @@ class Plan:
         kv = ds["in_ic_kv"].values[np.arange(len(best_o)), best_o] if "in_ic_kv" in ds else np.full(len(best_o), np.nan)
         frame["ic_kv"] = np.where(has, kv, np.nan)
         frame["interconnect_mw"] = ds["interconnect_mw"].isel(year=-1).values
+        # time to power of what the plan chose: queue, equipment, permit and construction
+        for name, var in (("ttp_queue_yr", "in_ic_queue_yr"), ("ttp_equipment_yr", "in_ic_equipment_yr")):
+            if var in ds:
+                frame[name] = np.where(has, ds[var].values[np.arange(len(best_o)), best_o], np.nan)
+        if "in_permit_lead_time_yr" in ds:
+            frame["ttp_permit_yr"] = ds["in_permit_lead_time_yr"].values
+        if "in_construction_yr" in ds:
+            cooling_index = {c: i for i, c in enumerate(ds["cooling"].values)}
+            lead = ds["in_construction_yr"].values
+            frame["ttp_construction_yr"] = [lead[cooling_index[c]] if c in cooling_index else np.nan
+                                            for c in frame["cooling"]]
+        if "levelised_usd_per_gpu_hour" in ds:
+            frame["levelised_usd_per_gpu_hour"] = ds["levelised_usd_per_gpu_hour"].values
         frame["gpus"] = ds["gpus"].isel(year=-1).sum(("chip", "cooling")).values
         lon = frame["lon"] if "lon" in frame else np.full(len(frame), np.nan)
         lat = frame["lat"] if "lat" in frame else np.full(len(frame), np.nan)
