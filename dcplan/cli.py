@@ -2,8 +2,9 @@
 
 Exit codes: 0 a plan was found within the gap (or the command succeeded); 1 bad input
 (or an output path dcplan refuses to write); 2 the study is infeasible (the diagnosis is
-printed); 3 the time limit passed with no feasible plan, or the solver failed; 4 the plan
-was written but its report failed; 130 interrupted (Ctrl-C), nothing written.
+printed); 3 the time limit passed with no feasible plan, or the solver failed; 4 the
+solver's plan failed its audit (nothing written); 5 the plan was written but its report
+failed; 130 interrupted (Ctrl-C), nothing written.
 
 Everything the CLI prints that comes from the user (names, ids, paths, messages quoting
 values) goes through :func:`_safe`: rich markup is escaped and control characters are
@@ -32,6 +33,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Column, Table
 
 from dcplan.errors import (
+    AuditError,
     DataError,
     DcplanError,
     InfeasibleError,
@@ -53,7 +55,7 @@ data_app = typer.Typer(help="Rebuild or inspect the curated data tables.", no_ar
 app.add_typer(sites_app, name="sites")
 app.add_typer(data_app, name="data")
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_REPORT = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_AUDIT, EXIT_REPORT = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
 
 console = Console(highlight=False)
@@ -328,6 +330,11 @@ def run(
         else:
             err_console.print(f"[bold red]infeasible:[/] {_safe(exc)}")
         raise typer.Exit(EXIT_INFEASIBLE) from None
+    except AuditError as exc:
+        err_console.print("[bold red]audit failed:[/] the solver returned a plan that breaks the study's "
+                          "constraints; it is not reported and nothing was written:")
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_AUDIT) from None
     except SolveError as exc:
         err_console.print(f"[bold red]no plan:[/] {_safe(exc)}")
         raise typer.Exit(EXIT_NO_PLAN) from None

@@ -81,6 +81,16 @@ class SolveError(DcplanError, RuntimeError):
         self.status = status
 
 
+class AuditError(SolveError):
+    """The solver returned a plan that breaks its own constraints when re-checked from the
+    outputs; ``plan`` (status ``audit_failed``) and ``audit`` are kept for inspection."""
+
+    def __init__(self, message: str, plan=None, audit=None):
+        super().__init__(message, status="audit_failed")
+        self.plan = plan
+        self.audit = audit
+
+
 class OutputError(_ProblemsMixin, DcplanError, ValueError):
     """dcplan refuses to write an output path (it would replace something it did not write)."""
 

@@ -26,8 +26,10 @@ HEADER = """\
 `0` a plan (status `optimal` within the gap, or `time_limit` with a feasible, audited plan
 and the gap it reached), `1` bad input (or an output path dcplan refuses to write), `2` the
 study is infeasible (the diagnosis is printed), `3` the time limit passed with no feasible
-plan or the solver failed, `4` the plan was written but its report failed (rebuild it with
-`dcplan report DIR` once the cause is fixed), `130` interrupted with Ctrl-C (nothing written).
+plan or the solver failed, `4` the solver returned a plan that fails its audit (status
+`audit_failed`; nothing is written), `5` the plan was written but its report failed
+(rebuild it with `dcplan report DIR` once the cause is fixed), `130` interrupted with
+Ctrl-C (nothing written).
 
 ## Output files and folders
 
