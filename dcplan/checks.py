@@ -59,12 +59,23 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "capex_budget_usd": (0.0, 1e15, True),
     "carbon_cap_t": (0.0, 1e13, True),
     "carbon_price_usd_per_t": (0.0, 1e5, True),
+    # lead times [yr]
+    "construction_yr": (0.0, 200.0, True),
+    "ic_equipment_yr": (0.0, 200.0, True),
+    "ic_queue_yr": (0.0, 200.0, True),
+    "permit_lead_time_yr": (0.0, 200.0, True),
+    # present value per USD spent (discounting keeps it near or below 1)
+    "capital_factor_gpu": (0.0, 10.0, True),
+    "capital_factor_facility": (0.0, 10.0, True),
+    "capital_factor_site": (0.0, 10.0, True),
+    "capital_factor_interconnect": (0.0, 10.0, True),
 }
 #: year-valued variables (integers in [YEARS])
-YEAR_VARIABLES = ("first_year", "permit_year", "ic_earliest_year")
+YEAR_VARIABLES = ("first_year", "permit_year", "ic_earliest_year", "it_earliest_year")
 YEARS = (1900, 2200)
 #: variables where +inf means "no limit"
-INF_MEANS_NO_LIMIT = ("capex_budget_usd", "carbon_cap_t", "water_cap_m3_per_yr")
+INF_MEANS_NO_LIMIT = ("capex_budget_usd", "carbon_cap_t", "water_cap_m3_per_yr",
+                      "max_build_mw_per_yr")
 #: bound on any numeric variable without its own entry in BOUNDS
 GENERIC_MAX = 1e15
 #: scalar attributes: (low, high, low_inclusive)

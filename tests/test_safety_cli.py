@@ -21,8 +21,8 @@ runner = CliRunner()
 
 STUDY = {
     "name": "cli safety",
-    "horizon": {"first_year": 2026, "last_year": 2029},
-    "fleet": {"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 5000}]},
+    "horizon": {"first_year": 2026, "last_year": 2030},
+    "fleet": {"gpus": [{"year": 2030, "chip": "h100_sxm", "gpus": 5000}]},
     "sites": {"inline": [
         {"site_id": "ashburn", "lat": 39.04, "lon": -77.49},
         {"site_id": "abilene", "lat": 32.45, "lon": -99.73},
@@ -71,8 +71,16 @@ def test_markup_in_names_is_printed_as_written(tmp_path):
     assert validated.exit_code == 0 and "evil [/x] [bold]study" in validated.stdout
 
 
+def test_markup_in_an_unknown_key_is_printed_as_written(tmp_path):
+    study = dict(STUDY, **{"[/x]": 1, "\x1b[2J": 2})
+    result = runner.invoke(app, ["validate", str(_write(tmp_path, study))])
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception,
+                                                                              SystemExit)
+    assert "[/x]" in result.output and "\x1b" not in result.output
+
+
 def test_bracketed_text_in_messages_is_kept(tmp_path):
-    study = dict(STUDY, fleet={"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": "5 kg"}]})
+    study = dict(STUDY, fleet={"gpus": [{"year": 2030, "chip": "h100_sxm", "gpus": "5 kg"}]})
     result = runner.invoke(app, ["validate", str(_write(tmp_path, study))])
     assert result.exit_code == 1
     assert "[mass]" in result.output
