@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 import pandas as pd
 
 from dcplan.optimize.model import SitingModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dcplan.optimize.solve import Handoff
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +48,14 @@ class Diagnosis:
         return "\n".join(f"- {m}" for m in self.messages)
 
 
-def diagnose(sm: SitingModel, *, time_limit_s: float | None = None, threads: int = 1, seed: int = 0) -> Diagnosis:
-    """Elastic relaxation of ``sm``; returns a :class:`Diagnosis`."""
-    from dcplan.optimize.solve import handoff
+def diagnose(sm: SitingModel, ho: Handoff, *, time_limit_s: float | None = None, threads: int = 1,
+             seed: int = 0) -> Diagnosis:
+    """Elastic relaxation of ``sm``; returns a :class:`Diagnosis`.
 
+    ``ho`` is ``sm`` passed to HiGHS in SitingModel order (``handoff(sm, compile_pyomo=False)``,
+    built by the caller so that this module does not import the solver driver); it is changed.
+    """
     messages = list(sm.trivially_infeasible)
-    ho = handoff(sm, compile_pyomo=False)
     h = ho.highs
     fam_of = sm.row_family()
     from dcplan.optimize.registry import CONSTRAINTS, TIGHTENINGS

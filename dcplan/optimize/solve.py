@@ -18,6 +18,8 @@ import xarray as xr
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from dcplan.errors import InfeasibleError, SolveError
+from dcplan.optimize.duals import shadow_price_table
+from dcplan.optimize.highs_quiet import new_highs
 from dcplan.optimize.model import SitingModel, build_model
 
 logger = logging.getLogger(__name__)
@@ -78,8 +80,7 @@ def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
     col_lower = sm.col_lower[cols]
     col_upper = sm.col_upper[cols]
     integrality = sm.integrality[cols].astype(np.int32)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     status = h.passModel(
         len(cols), A.shape[0], A.nnz, 1, 1, offset,
         np.ascontiguousarray(cost, dtype=float), col_lower, col_upper, row_lower, row_upper,
@@ -188,6 +189,7 @@ def run_highs(ho: Handoff, *, progress: Progress | None = None, start: np.ndarra
             progress("solve", {"phase": "solve", "objective": out.objective_function_value,
                                "gap": out.mip_gap, "seconds": out.running_time,
                                "detail": f"incumbent {out.objective_function_value:,.1f} MUSD, "
+                                         f"bound {out.mip_dual_bound:,.1f} MUSD, "
                                          + (f"gap {out.mip_gap:.2%}" if np.isfinite(out.mip_gap) else "no bound yet")})
 
     if start is not None:
@@ -279,7 +281,8 @@ def solve(
     if sm.trivially_infeasible:
         from dcplan.optimize.diagnose import diagnose
 
-        diagnosis = diagnose(sm, time_limit_s=time_limit_s, threads=threads, seed=seed)
+        diagnosis = diagnose(sm, handoff(sm, compile_pyomo=False), time_limit_s=time_limit_s, threads=threads,
+                             seed=seed)
         raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
     report("handoff", {"phase": "handoff", "detail": "standard form -> HiGHS"})
     ho = handoff(sm)
@@ -292,6 +295,7 @@ def solve(
     if use_start and sm.integrality.any():
         # the screening gets a share of the time limit; the full MIP keeps the rest
         t0 = time.perf_counter()
+        report("screen", {"phase": "screen", "detail": "LP relaxation, then the MIP on the sites it uses"})
         share = SCREEN_SHARE * time_limit_s if time_limit_s else None
         start = screened_start(sm, time_limit_s=share, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed)
         screening = time.perf_counter() - t0
@@ -310,7 +314,9 @@ def solve(
     if result["status"] == "infeasible":
         from dcplan.optimize.diagnose import diagnose
 
-        diagnosis = diagnose(sm, time_limit_s=time_limit_s, threads=threads, seed=seed)
+        report("diagnose", {"phase": "diagnose", "detail": "which constraints make it infeasible"})
+        diagnosis = diagnose(sm, handoff(sm, compile_pyomo=False), time_limit_s=time_limit_s, threads=threads,
+                             seed=seed)
         raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
     if result["status"] == "no_solution":
         msg = f"time limit of {time_limit_s} s reached with no feasible plan; raise the limit or relax the study"
@@ -341,6 +347,8 @@ def solve(
         "n_nonzeros": int(sm.A.nnz),
     }
     plan = Plan.from_solution(sm, x, meta, study_yaml=study_yaml)
+    # shadow prices now, on the model just solved, so the plan (and plan.nc) carries them
+    plan.set_shadow_prices(shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset))
     report("audit", {"phase": "audit", "detail": "re-checking every constraint"})
     verdict = plan.audit()
     report("audit", {"phase": "audit", "done": True, "ok": verdict.ok,
