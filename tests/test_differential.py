@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from dcplan.errors import InfeasibleError
 from dcplan.optimize import solve
-from dcplan.synthetic import CHIPS, COOLINGS, OPTIONS, make_inputs
+from dcplan.testing.synthetic import CHIPS, COOLINGS, OPTIONS, make_inputs
 
 GAP = 1e-7
 EXAMPLES = 60

@@ -11,7 +11,7 @@ from dcplan.errors import InfeasibleError
 from dcplan.optimize import FAMILIES, build_model, solve
 from dcplan.optimize.registry import CONSTRAINTS, TIGHTENINGS, VARIABLES
 from dcplan.optimize.solve import handoff, run_highs, set_options
-from dcplan.synthetic import make_inputs
+from dcplan.testing.synthetic import make_inputs
 
 
 def _tiny(n_sites=3, n_years=4, **kw) -> xr.Dataset:

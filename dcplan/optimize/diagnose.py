@@ -23,6 +23,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from dcplan.optimize.highs import handoff
 from dcplan.optimize.model import SitingModel, build_model
 
 logger = logging.getLogger(__name__)
@@ -140,8 +141,6 @@ def diagnose(sm: SitingModel, *, time_limit_s: float | None = 60.0, threads: int
 def _relax(el: SitingModel, constraints: list[str], time_limit_s: float, threads: int, seed: int,
            report) -> tuple[pd.DataFrame | None, str]:
     """Weighted elastic relaxation of the rows of ``constraints``; None when it has no solution."""
-    from dcplan.optimize.solve import handoff
-
     ho = handoff(el, compile_pyomo=False)
     h = ho.highs
     names = el.row_family()

@@ -1,33 +1,17 @@
-"""Figures and a self-contained HTML report of a plan.
+"""Figures of a plan: each ``plot_*`` function takes a :class:`~dcplan.results.Plan` and an
+optional matplotlib ``Axes``, draws on it (or on a new figure) and returns the ``Figure``.
 
-Every ``plot_*`` function takes a :class:`~dcplan.results.Plan` (anything with ``.dataset``,
-``.sites``, ``.summary_dict()`` and optionally ``.shadow_prices()``) and an optional
-matplotlib ``Axes``, draws on it (or on a new figure) and returns the ``Figure``. They use
-plain matplotlib and never touch pyplot's global state, so they work in scripts, notebooks
-and on servers without a display.
-
-:func:`write_report` renders all of them to PNG files and one ``index.html`` that embeds
-the figures as data URIs with inline CSS: the page opens offline, by e-mail or from a
-USB stick, and needs no JavaScript.
-
-Example
--------
->>> from dcplan.report import plot_buildout_timeline, write_report   # doctest: +SKIP
->>> fig = plot_buildout_timeline(plan)                                # doctest: +SKIP
->>> write_report(plan, "runs/x/report")                               # doctest: +SKIP
+They use plain matplotlib and never touch pyplot's global state, so they work in scripts,
+notebooks and on servers without a display.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,76 +20,33 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from dcplan.atomic import atomic_dir
+from dcplan.catalog import data_dir
+from dcplan.report.common import (
+    _CANDIDATE_COLOR,
+    _CAPEX_PALETTE,
+    _MAX_STACKED_SITES,
+    _OPEX_COLOR,
+    _OTHER_COLOR,
+    _SHORTFALL_COLOR,
+    _SITE_CYCLE,
+    _TARGET_COLOR,
+    _chosen,
+    _cooling_label,
+    _site_label,
+    _var,
+    _years,
+    cooling_color,
+)
+from dcplan.report.tables import (
+    _binding_rows,
+    _constraint_label,
+    _plain_meaning,
+    _usd_short,
+    cost_components,
+)
+from dcplan.results import Plan, npv_usd
 
 logger = logging.getLogger(__name__)
-
-__all__ = [
-    "COOLING_COLORS",
-    "COOLING_LABELS",
-    "FIGURES",
-    "FigureSpec",
-    "binding_constraints_text",
-    "cooling_color",
-    "cost_components",
-    "plot_binding_constraints",
-    "plot_buildout_timeline",
-    "plot_capacity_vs_target",
-    "plot_cost_breakdown",
-    "plot_resources",
-    "plot_site_map",
-    "render_html",
-    "write_report",
-]
-
-#: One colour per cooling technology, used by every figure and the HTML legend.
-COOLING_COLORS: dict[str, str] = {
-    "air_chiller": "#8c96a3",
-    "air_evap": "#e0a03a",
-    "rdhx": "#9b6bbf",
-    "dlc_dry": "#2f7fc1",
-    "dlc_tower": "#2aa198",
-    "immersion": "#c2474f",
-}
-#: Readable names of the cooling technologies.
-COOLING_LABELS: dict[str, str] = {
-    "air_chiller": "air, chillers",
-    "air_evap": "air, evaporative",
-    "rdhx": "rear-door HX",
-    "dlc_dry": "direct liquid, dry coolers",
-    "dlc_tower": "direct liquid, towers",
-    "immersion": "immersion",
-}
-_OTHER_COLOR = "#555555"
-_CANDIDATE_COLOR = "#b8b8b8"
-_TARGET_COLOR = "#111111"
-_SHORTFALL_COLOR = "#d62728"
-# Resource and cost stacks use a fixed qualitative cycle so a site keeps its colour.
-_SITE_CYCLE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3",
-               "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
-_MAX_STACKED_SITES = 8
-_CAPEX_PALETTE = ["#4c72b0", "#64b5cd", "#8172b3", "#ccb974", "#937860", "#da8bc3"]
-_OPEX_COLOR = "#dd8452"
-
-
-def cooling_color(cooling: str) -> str:
-    """Colour of a cooling technology (grey for unknown ids)."""
-    return COOLING_COLORS.get(str(cooling), _OTHER_COLOR)
-
-
-def _cooling_label(cooling: str) -> str:
-    return COOLING_LABELS.get(str(cooling), str(cooling))
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _var(ds: xr.Dataset, name: str) -> xr.DataArray | None:
-    return ds[name] if name in ds.data_vars else None
-
-
-def _years(ds: xr.Dataset) -> np.ndarray:
-    return np.asarray(ds["year"].values).astype(int)
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -139,23 +80,6 @@ def _panels(ax: Axes | Sequence[Axes] | None, n: int, figsize: tuple[float, floa
         msg = f"expected {n} Axes, got {len(axes)} (fix: pass one Axes, {n} Axes or none)"
         raise ValueError(msg)
     return axes[0].get_figure(), axes
-
-
-def _chosen(plan: Any) -> pd.DataFrame:
-    sites = plan.sites
-    if "chosen" in sites.columns:
-        return sites[sites["chosen"].astype(bool)]
-    return sites.iloc[0:0]
-
-
-def _site_label(plan: Any, site_id: str) -> str:
-    sites = plan.sites
-    for column in ("name", "site_name"):
-        if column in sites.columns:
-            match = sites.loc[sites["site_id"] == site_id, column]
-            if len(match) and isinstance(match.iloc[0], str) and match.iloc[0]:
-                return f"{match.iloc[0]} ({site_id})"
-    return str(site_id)
 
 
 def _by_site_year(ds: xr.Dataset, name: str, scale: float = 1.0) -> pd.DataFrame:
@@ -211,21 +135,12 @@ def _site_colors(columns: Sequence[str]) -> list[str]:
             for i, c in enumerate(columns)]
 
 
-# --------------------------------------------------------------------------- figures
-
-
 def _states_path() -> Path | None:
-    try:
-        from dcplan.catalog import data_dir
-
-        path = data_dir() / "regions" / "states.geojson"
-    except Exception:  # a broken install must not stop a report
-        logger.debug("no data folder found for the state boundaries", exc_info=True)
-        return None
+    path = data_dir() / "regions" / "states.geojson"
     return path if path.is_file() else None
 
 
-def plot_site_map(plan: Any, ax: Axes | None = None) -> Figure:
+def plot_site_map(plan: Plan, ax: Axes | None = None) -> Figure:
     """Candidate and chosen sites on a map of state boundaries.
 
     Candidates are small grey dots; chosen sites are circles sized by their final IT
@@ -269,7 +184,7 @@ def plot_site_map(plan: Any, ax: Axes | None = None) -> Figure:
                 boundaries = boundaries.to_crs(4326)
             boundaries.plot(ax=ax, facecolor="#f7f7f4", edgecolor="#9a9a9a", linewidth=0.5,
                             gid="states")
-        except Exception:  # draw the sites anyway; the boundaries are context only
+        except (OSError, ValueError, RuntimeError):  # unreadable file: the boundaries are context only
             logger.warning("could not draw %s", states, exc_info=True)
     ax.set_facecolor("#eef3f7" if states is not None else "white")
 
@@ -300,7 +215,7 @@ def plot_site_map(plan: Any, ax: Axes | None = None) -> Figure:
     return fig
 
 
-def plot_buildout_timeline(plan: Any, ax: Axes | None = None) -> Figure:
+def plot_buildout_timeline(plan: Plan, ax: Axes | None = None) -> Figure:
     """Gantt chart of installed IT capacity per chosen site and year.
 
     One row per site that ever holds capacity, ordered by first year. Each year-cell is
@@ -380,7 +295,7 @@ def _target_line(ax: Axes, years: np.ndarray, values: np.ndarray, label: str, gi
             linewidth=1.8, label=label, gid=gid)
 
 
-def plot_capacity_vs_target(plan: Any, ax: Axes | Sequence[Axes] | None = None) -> Figure:
+def plot_capacity_vs_target(plan: Plan, ax: Axes | Sequence[Axes] | None = None) -> Figure:
     """Fleet online by year against the target: GPUs, dense PFLOPS (when targeted) and IT MW.
 
     GPUs are stacked by chip with the GPU target as a black step line and any shortfall
@@ -462,7 +377,7 @@ _RESOURCES = (
 )
 
 
-def plot_resources(plan: Any, ax: Axes | Sequence[Axes] | None = None) -> Figure:
+def plot_resources(plan: Plan, ax: Axes | Sequence[Axes] | None = None) -> Figure:
     """Facility energy, on-site water and CO2e by year, stacked by site.
 
     Parameters
@@ -503,57 +418,17 @@ def plot_resources(plan: Any, ax: Axes | Sequence[Axes] | None = None) -> Figure
     return fig
 
 
-def _capex_parts(ds: xr.Dataset) -> dict[str, xr.DataArray]:
-    """Capex split by category when the plan carries ``capex_<part>_usd`` variables."""
-    parts = {}
-    for name in ds.data_vars:
-        if name.startswith("capex_") and name.endswith("_usd") and name != "capex_usd" \
-                and "year" in ds[name].dims:
-            parts[name[len("capex_"):-len("_usd")].replace("_", " ")] = ds[name]
-    return parts
-
-
-def _sum_to_year(da: xr.DataArray) -> pd.Series:
-    series = da.sum([d for d in da.dims if d != "year"]).to_pandas()
-    series.index = series.index.astype(int)
-    return series
-
-
-def cost_components(plan: Any) -> pd.DataFrame:
-    """Capex by category and opex per year [USD], undiscounted; columns are the categories."""
-    ds = plan.dataset
-    columns: dict[str, pd.Series] = {}
-    parts = _capex_parts(ds)
-    if parts:
-        for label, da in parts.items():
-            columns[f"capex: {label}"] = _sum_to_year(da)
-    elif "capex_usd" in ds:
-        columns["capex"] = _sum_to_year(ds["capex_usd"])
-    if "opex_usd" in ds:
-        columns["opex"] = _sum_to_year(ds["opex_usd"])
-    table = pd.DataFrame(columns).reindex(_years(ds)).fillna(0.0)
-    table.index.name = "year"
-    return table
-
-
 def _shortfall_penalty_npv(ds: xr.Dataset, costs_npv: float) -> float:
     """Discounted penalty for missed targets [USD]; 0 for hard targets."""
     penalty = float(ds.attrs.get("shortfall_penalty_usd_per_gpu", 0.0) or 0.0)
     shortfall = _var(ds, "shortfall_gpus")
     if penalty <= 0 or shortfall is None:
         return 0.0
-    try:
-        # The plan's own objective arithmetic, so the waterfall cannot drift from it.
-        from dcplan.results import npv_usd
-
-        return max(npv_usd(ds) - costs_npv, 0.0)
-    except Exception:
-        logger.debug("dcplan.results.npv_usd unavailable; GPU shortfall only", exc_info=True)
-    factor = _sum_to_year(ds["in_discount_factor"])
-    return float((_sum_to_year(shortfall) * factor).sum() * penalty)
+    # the plan's own objective arithmetic, so the waterfall cannot drift from it
+    return max(npv_usd(ds) - costs_npv, 0.0)
 
 
-def plot_cost_breakdown(plan: Any, ax: Axes | Sequence[Axes] | None = None) -> Figure:
+def plot_cost_breakdown(plan: Plan, ax: Axes | Sequence[Axes] | None = None) -> Figure:
     """Capex by category and opex by year, and the net present cost as a waterfall.
 
     The left panel stacks undiscounted capex (by category when the plan splits it) and
@@ -627,94 +502,7 @@ def plot_cost_breakdown(plan: Any, ax: Axes | Sequence[Axes] | None = None) -> F
     return fig
 
 
-def _shadow_prices(plan: Any) -> pd.DataFrame | None:
-    getter = getattr(plan, "shadow_prices", None)
-    if getter is None:
-        return None
-    try:
-        table = getter() if callable(getter) else getter
-    except Exception:  # MIP duals need a fixed re-solve that may not have run
-        logger.info("shadow prices unavailable", exc_info=True)
-        return None
-    if table is None or not isinstance(table, pd.DataFrame) or table.empty:
-        return None
-    if not {"family", "dual"} <= set(table.columns):
-        return None
-    return table
-
-
-#: families whose duals are accounting or tightening, not limits a planner can loosen
-_NOT_LIMITS = frozenset({"gpu_stock", "it_monotone", "ic_monotone", "fleet_rounding"})
-
-
-def _binding_rows(plan: Any, limit: int) -> pd.DataFrame | None:
-    table = _shadow_prices(plan)
-    if table is None:
-        return None
-    table = table[~table["family"].isin(_NOT_LIMITS)].copy()
-    if "binding" in table:
-        table = table[table["binding"].astype(bool)]
-    value = table["usd_per_unit"] if "usd_per_unit" in table else table["dual"]
-    table["size"] = value.astype(float).abs()
-    table = table[table["size"] > 0].sort_values("size", ascending=False)
-    return table.head(limit)
-
-
-def _constraint_label(row: pd.Series) -> str:
-    year = row.get("year")
-    missing = year is None or (isinstance(year, float) and math.isnan(year)) or int(year) < 0
-    when = "" if missing else f" {int(year)}"
-    return f"{row['family']}{when}"
-
-
-def binding_constraints_text(plan: Any, limit: int = 12) -> list[str]:
-    """The binding constraints in plain words, largest shadow price first.
-
-    Returns a one-item list saying why when the plan has no shadow prices or none bind.
-    """
-    table = _shadow_prices(plan)
-    if table is None:
-        return ["Shadow prices are not available for this plan, so the binding limits are "
-                "not ranked."]
-    rows = _binding_rows(plan, limit)
-    if rows is None or rows.empty:
-        return ["No constraint binds with a non-zero shadow price: no single limit "
-                "is driving the cost of this plan."]
-    lines = []
-    for _, row in rows.iterrows():
-        meaning = _plain_meaning(row)
-        what = f"{_constraint_label(row)}: {meaning}" if meaning else _constraint_label(row)
-        unit = _unit_words(row.get("unit"))
-        per = f" per {unit}" if unit else " per unit"
-        place = str(row.get("where") or "")
-        where = (f" for {place}" if row["family"] == "target" else f" at {place}") if place else ""
-        if int(row.get("binding", 1) or 1) > 1:
-            where += f" ({int(row['binding'])} rows bind)"
-        lines.append(f"{what}: about {_usd_short(row['size'])} USD of net present cost{per}{where}.")
-    return lines
-
-
-def _plain_meaning(row: pd.Series) -> str:
-    """The family's meaning without its trailing unit bracket."""
-    text = str(row.get("meaning") or "").strip().rstrip(".")
-    return text.split(" [")[0] if text.endswith("]") else text
-
-
-def _unit_words(unit: Any) -> str:
-    if not isinstance(unit, str) or unit in ("", "1"):
-        return ""
-    return {"kGPU": "thousand GPUs", "kPFLOPS": "thousand PFLOPS", "MUSD": "million USD",
-            "kt": "kt CO2", "1000 m**3": "thousand m³ of water"}.get(unit, unit)
-
-
-def _usd_short(value: float) -> str:
-    for scale, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if abs(value) >= scale:
-            return f"{value / scale:,.3g}{suffix}"
-    return f"{value:,.3g}"
-
-
-def plot_binding_constraints(plan: Any, ax: Axes | None = None, limit: int = 15) -> Figure:
+def plot_binding_constraints(plan: Plan, ax: Axes | None = None, limit: int = 15) -> Figure:
     """The binding constraints ranked by the size of their shadow price.
 
     Each bar is one constraint family and year that binds; its length is the change in
@@ -766,45 +554,42 @@ def plot_binding_constraints(plan: Any, ax: Axes | None = None, limit: int = 15)
     return fig
 
 
-# --------------------------------------------------------------------------- report
-
-
 @dataclass(frozen=True)
 class FigureSpec:
     """A report figure: file stem, drawing function, and caption builder."""
 
     name: str
     title: str
-    draw: Callable[[Any], Figure]
-    caption: Callable[[Any], str]
+    draw: Callable[[Plan], Figure]
+    caption: Callable[[Plan], str]
 
 
-def _caption_map(plan: Any) -> str:
+def _caption_map(plan: Plan) -> str:
     chosen = _chosen(plan)
     return (f"Candidate sites (grey) and the {len(chosen)} chosen of {len(plan.sites)}, sized by "
             "final IT capacity [MW] and coloured by cooling technology.")
 
 
-def _caption_timeline(plan: Any) -> str:
+def _caption_timeline(plan: Plan) -> str:
     return ("When each site's IT capacity comes online: one row per site, one cell per year, "
             "split by cooling technology and labelled with installed IT MW.")
 
 
-def _caption_capacity(plan: Any) -> str:
+def _caption_capacity(plan: Plan) -> str:
     return ("GPUs online by chip against the fleet target (black step; red hatching marks any "
             "shortfall), and installed IT capacity [MW] by cooling technology.")
 
 
-def _caption_resources(plan: Any) -> str:
+def _caption_resources(plan: Plan) -> str:
     return "Facility energy [GWh], on-site water [thousand m³] and CO₂e [kt] per year, by site."
 
 
-def _caption_costs(plan: Any) -> str:
+def _caption_costs(plan: Plan) -> str:
     return ("Undiscounted capex and opex per year [billion USD], and how the discounted parts "
             "add up to the net present cost.")
 
 
-def _caption_binding(plan: Any) -> str:
+def _caption_binding(plan: Plan) -> str:
     return ("The limits that drive the cost of the plan, ranked by shadow price: the change in "
             "net present cost for one more unit of each limit.")
 
@@ -819,236 +604,3 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("binding_constraints", "What limits the plan", plot_binding_constraints,
                _caption_binding),
 )
-
-_CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1d1d1d;
-background:#fafafa;line-height:1.45}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 60px;background:#fff}
-h1{font-size:1.7em;margin:0 0 4px}h2{font-size:1.25em;margin:32px 0 8px;border-bottom:1px solid #ddd;
-padding-bottom:4px}.sub{color:#555;margin:0 0 18px}
-.cards{display:flex;flex-wrap:wrap;gap:10px;margin:14px 0}
-.card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:130px;background:#fcfcfc}
-.card b{display:block;font-size:1.25em}.card span{color:#555;font-size:.85em}
-.ok{color:#1a7f37}.bad{color:#b42318}
-table{border-collapse:collapse;font-size:.85em;margin:8px 0}
-th,td{border-bottom:1px solid #e3e3e3;padding:4px 9px;text-align:right}
-th{background:#f3f3f3}td.l,th.l{text-align:left}
-figure{margin:12px 0 22px}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#444;font-size:.9em;margin-top:4px}
-.swatch{display:inline-block;width:11px;height:11px;border-radius:2px;margin:0 4px 0 10px;
-vertical-align:middle}
-footer{color:#777;font-size:.8em;margin-top:40px}
-"""
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _fmt(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        if not np.isfinite(value):
-            return "–"
-        return f"{value:,.{digits}f}"
-    return str(value)
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, facecolor="white")
-    return buffer.getvalue()
-
-
-def _summary_cards(summary: dict) -> str:
-    audit = summary.get("audit") or {}
-    ok = audit.get("ok")
-    years = summary.get("years") or []
-    last = years[-1] if years else {}
-    cards = [
-        ("status", _esc(summary.get("status", "unknown"))),
-        ("net present cost", f"${_fmt((summary.get('objective_usd') or float('nan')) / 1e9, 2)} bn"),
-        ("MIP gap", f"{summary['mip_gap']:.2%}" if isinstance(summary.get("mip_gap"), (int, float)) else "–"),
-        ("sites opened", _fmt(summary.get("sites_opened"))),
-        (f"IT capacity {last.get('year', '')}", f"{_fmt(last.get('it_capacity_mw'))} MW"),
-        (f"GPUs {last.get('year', '')}", _fmt(last.get("gpus"))),
-        ("solve time", f"{_fmt(summary.get('solve_seconds'), 1)} s"),
-        ("audit", f'<span class="{"ok" if ok else "bad"}">{"passed" if ok else "FAILED" if ok is False else "not run"}</span>'),
-    ]
-    return '<div class="cards">' + "".join(
-        f"<div class=card><b>{value}</b><span>{_esc(label)}</span></div>" for label, value in cards
-    ) + "</div>"
-
-
-_YEAR_COLUMNS = (
-    ("it_capacity_mw", "IT capacity [MW]", 1.0, 0),
-    ("gpus", "GPUs", 1.0, 0),
-    ("facility_peak_mw", "facility peak [MW]", 1.0, 0),
-    ("energy_mwh", "energy [GWh]", 1e-3, 0),
-    ("water_m3", "water [thousand m³]", 1e-3, 0),
-    ("co2_t", "CO₂e [kt]", 1e-3, 1),
-    ("capex_usd", "capex [million USD]", 1e-6, 0),
-    ("opex_usd", "opex [million USD]", 1e-6, 0),
-)
-
-
-def _years_table(summary: dict) -> str:
-    rows = summary.get("years") or []
-    if not rows:
-        return "<p>No per-year totals in the summary.</p>"
-    head = "<tr><th>year</th>" + "".join(f"<th>{_esc(label)}</th>" for _, label, _, _ in _YEAR_COLUMNS) + "</tr>"
-    body = "".join(
-        f"<tr><td>{_esc(row.get('year', ''))}</td>"
-        + "".join(f"<td>{_fmt(row.get(key, float('nan')) * scale if row.get(key) is not None else None, d)}</td>"
-                  for key, _, scale, d in _YEAR_COLUMNS)
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table>{head}{body}</table>"
-
-
-_SITE_COLUMNS = (
-    ("site_id", "site", None),
-    ("name", "name", None),
-    ("site_name", "name", None),
-    ("state", "state", None),
-    ("iso", "ISO/region", None),
-    ("first_year", "first year", 0),
-    ("it_capacity_mw", "IT capacity [MW]", 0),
-    ("cooling", "cooling", None),
-    ("interconnect_option", "interconnect", None),
-    ("ic_kv", "voltage [kV]", 0),
-)
-
-
-def _sites_table(plan: Any) -> str:
-    chosen = _chosen(plan)
-    if chosen.empty:
-        return "<p>No site is opened in this plan.</p>"
-    columns, seen = [], set()
-    for key, label, digits in _SITE_COLUMNS:
-        if key in chosen.columns and label not in seen:
-            columns.append((key, label, digits))
-            seen.add(label)
-    if "first_year" in chosen.columns:
-        chosen = chosen.sort_values(["first_year", "site_id"])
-    head = "<tr>" + "".join(
-        f'<th class="{"l" if d is None else ""}">{_esc(label)}</th>' for _, label, d in columns) + "</tr>"
-    body = []
-    for _, row in chosen.iterrows():
-        cells = []
-        for key, _, digits in columns:
-            value = row[key]
-            if key == "cooling":
-                text = (f'<span class="swatch" style="background:{cooling_color(value)}"></span>'
-                        f"{_esc(_cooling_label(value))}")
-            elif digits is None:
-                text = _esc("" if pd.isna(value) else value)
-            else:
-                text = _fmt(None if pd.isna(value) else float(value), digits)
-            cells.append(f'<td class="{"l" if digits is None else ""}">{text}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table>{head}{''.join(body)}</table>"
-
-
-def _audit_html(summary: dict) -> str:
-    audit = summary.get("audit")
-    if not audit:
-        return "<p>The plan was not audited.</p>"
-    violations = audit.get("violations") or []
-    if audit.get("ok"):
-        return ('<p class="ok">Passed: every constraint family was re-checked from the plan\'s '
-                "outputs alone and none is violated.</p>")
-    items = "".join(f"<li>{_esc(v if isinstance(v, str) else _violation_text(v))}</li>" for v in violations)
-    return (f'<p class="bad">FAILED: {len(violations)} violation(s) found when re-checking the '
-            f"plan from its outputs.</p><ul>{items}</ul>")
-
-
-def _violation_text(violation: Any) -> str:
-    if isinstance(violation, dict):
-        return "; ".join(f"{k}: {v}" for k, v in violation.items())
-    return str(violation)
-
-
-def _cooling_legend(plan: Any) -> str:
-    ds = plan.dataset
-    present = [str(c) for c in ds["cooling"].values] if "cooling" in ds.coords else list(COOLING_COLORS)
-    return "<p>Cooling colours:" + "".join(
-        f'<span class="swatch" style="background:{cooling_color(c)}"></span>{_esc(_cooling_label(c))}'
-        for c in present) + "</p>"
-
-
-def render_html(plan: Any, figures: dict[str, bytes]) -> str:
-    """The report page with ``figures`` (name -> PNG bytes) embedded as data URIs."""
-    summary = plan.summary_dict()
-    ds = plan.dataset
-    name = summary.get("study") or ds.attrs.get("study_name") or ds.attrs.get("in_study_name") or "dcplan plan"
-    years = _years(ds)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(name)}: dcplan report</title><style>{_CSS}</style></head><body><main>",
-        f"<h1>{_esc(name)}</h1>",
-        f'<p class="sub">dcplan fleet plan, {years[0]}–{years[-1]}, '
-        f"{ds.sizes.get('site', 0)} candidate sites.</p>",
-        _summary_cards(summary),
-        "<h2>Audit</h2>",
-        _audit_html(summary),
-        "<h2>Binding constraints</h2><ul>",
-        "".join(f"<li>{_esc(line)}</li>" for line in binding_constraints_text(plan)),
-        "</ul>",
-        "<h2>Totals by year</h2>",
-        _years_table(summary),
-        "<h2>Chosen sites</h2>",
-        _sites_table(plan),
-        _cooling_legend(plan),
-    ]
-    for spec in FIGURES:
-        if spec.name not in figures:
-            continue
-        data = base64.b64encode(figures[spec.name]).decode("ascii")
-        caption = spec.caption(plan)
-        parts += [
-            f"<h2>{_esc(spec.title)}</h2>",
-            f'<figure id="fig-{spec.name}"><img alt="{_esc(caption)}" '
-            f'src="data:image/png;base64,{data}">',
-            f"<figcaption>{_esc(caption)}</figcaption></figure>",
-        ]
-    parts.append("<footer>Generated by dcplan. Figures are also saved beside this page as PNG files.</footer>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
-
-
-def write_report(plan: Any, out_dir: str | Path) -> Path:
-    """Write the figures as PNG files and a self-contained ``index.html`` into ``out_dir``.
-
-    The folder is filled under a temporary name and swapped in whole, so a failure leaves
-    the previous report (or nothing), never a half-written one.
-
-    Parameters
-    ----------
-    plan : Plan
-        A solved plan.
-    out_dir : str or pathlib.Path
-        Report folder; replaced if it exists.
-
-    Returns
-    -------
-    pathlib.Path
-        Path of ``index.html``.
-    """
-    out_dir = Path(out_dir)
-    figures: dict[str, bytes] = {}
-    with atomic_dir(out_dir) as tmp:
-        # mkdtemp makes the folder private (0700); a report is meant to be shared.
-        tmp.chmod(0o755)
-        for spec in FIGURES:
-            fig = spec.draw(plan)
-            png = _png(fig)
-            (tmp / f"{spec.name}.png").write_bytes(png)
-            figures[spec.name] = png
-        (tmp / "index.html").write_text(render_html(plan, figures), encoding="utf-8")
-    logger.info("wrote report %s", out_dir / "index.html")
-    return out_dir / "index.html"
