@@ -176,6 +176,7 @@ def solve(
     use_start: bool = True,
     tighten: bool = True,
     diagnosis_time_limit_s: float = 60.0,
+    shadow_prices: bool = True,
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -204,6 +205,9 @@ def solve(
         ``False`` with ``use_start=False`` solves the plain model (the differential tests).
     diagnosis_time_limit_s : float
         Time the infeasibility diagnosis may take [s].
+    shadow_prices : bool
+        Price the plan's constraints (the LP with its integer decisions fixed) and store
+        the table in the plan.
 
     Returns
     -------
@@ -294,7 +298,8 @@ def solve(
     }
     plan = Plan.from_solution(sm, x, meta, study_yaml=study_yaml)
     # shadow prices now, on the model just solved, so the plan (and plan.nc) carries them
-    plan.set_shadow_prices(shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset))
+    if shadow_prices:
+        plan.set_shadow_prices(shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset))
     report("audit", {"phase": "audit", "detail": "re-checking every constraint"})
     verdict = plan.audit()
     report("audit", {"phase": "audit", "done": True, "ok": verdict.ok,
