@@ -224,7 +224,7 @@ def test_infeasible_target_names_the_family_year_and_figures():
     assert "facility_peak" in d.families, d.slacks
     assert "MW more grid power energised in 2027" in d.headline
     # and the alternative within today's limits: how much of the target is out of reach
-    assert "lower the 2027 target of 600,000 h100_sxm GPUs by" in str(d)
+    assert "lower the h100_sxm GPU target of 2027 (600,000) by" in str(d)
     assert "[" not in str(d)  # planning words, never a raw row name
 
 
