@@ -40,6 +40,10 @@ OUTPUTS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "co2_t": (("site", "year"), "t", "CO2 of the facility energy"),
     "capex_usd": (("site", "year"), "USD", "capital spent"),
     "opex_usd": (("site", "year"), "USD", "operating cost (energy, water, fixed O&M, carbon price)"),
+    "capex_gpus_usd": (("site", "year"), "USD", "capital spent on GPUs"),
+    "capex_facility_usd": (("site", "cooling", "year"), "USD", "capital spent on the facility, by cooling"),
+    "capex_interconnect_usd": (("site", "year"), "USD", "capital spent on the grid interconnection"),
+    "capex_site_usd": (("site", "year"), "USD", "capital spent opening the site"),
     "shortfall_gpus": (("chip", "year"), "GPU", "GPUs short of target_gpus"),
     "shortfall_pflops": (("year",), "PFLOPS", "PFLOPS short of target_pflops"),
 }
@@ -65,6 +69,27 @@ def fixed_cost_years(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     return t_open, t_ic
 
 
+def capex_parts(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Capital spent by category [USD]: the plan's decisions times the input coefficients.
+
+    ``capex_gpus_usd`` (site, year): GPUs deployed x price; ``capex_facility_usd`` (site,
+    cooling, year): IT MW added x facility capex of the cooling; ``capex_interconnect_usd``
+    (site, year): the chosen option's cost in its first year; ``capex_site_usd`` (site, year):
+    site opening in the permit year. They add up to ``capex_usd``.
+    """
+    cap = ds["it_capacity_mw"]
+    added = cap - cap.shift(year=1, fill_value=0.0)
+    t_open, t_ic = fixed_cost_years(ds)
+    year = ds["year"]
+    return {
+        "capex_gpus_usd": (ds["gpus_new"] * _in(ds, "gpu_capex_usd")).sum(("chip", "cooling")),
+        "capex_facility_usd": added * _in(ds, "facility_capex_usd_per_mw"),
+        "capex_interconnect_usd": (ds["interconnect_option"].astype(float) * _in(ds, "ic_capex_usd")
+                                   * (year == t_ic)).sum("option"),
+        "capex_site_usd": ds["site_open"].astype(float) * _in(ds, "site_open_usd") * (year == t_open),
+    }
+
+
 def compute_flows(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     """Peak, energy, water, CO2, capex and opex per site and year, from GPUs and capacity."""
     g = ds["gpus"]
@@ -73,15 +98,9 @@ def compute_flows(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     peak = (g * _in(ds, "facility_peak_kw_per_gpu")).sum(("chip", "cooling")) / 1e3
     co2 = energy * _in(ds, "co2_t_per_mwh")
     cap = ds["it_capacity_mw"]
-    added = cap - cap.shift(year=1, fill_value=0.0)
-    t_open, t_ic = fixed_cost_years(ds)
-    year = ds["year"]
-    capex = (
-        (added * _in(ds, "facility_capex_usd_per_mw")).sum("cooling")
-        + (ds["gpus_new"] * _in(ds, "gpu_capex_usd")).sum(("chip", "cooling"))
-        + ds["site_open"].astype(float) * _in(ds, "site_open_usd") * (year == t_open)
-        + (ds["interconnect_option"].astype(float) * _in(ds, "ic_capex_usd") * (year == t_ic)).sum("option")
-    )
+    parts = capex_parts(ds)
+    capex = (parts["capex_facility_usd"].sum("cooling") + parts["capex_gpus_usd"]
+             + parts["capex_site_usd"] + parts["capex_interconnect_usd"])
     opex = (
         energy * (_in(ds, "electricity_usd_per_mwh") + _in(ds, "carbon_price_usd_per_t") * _in(ds, "co2_t_per_mwh"))
         + water * _in(ds, "water_usd_per_m3")
@@ -387,7 +406,7 @@ class Plan:
         attrs.update({k: _attr_value(v) for k, v in meta.items()})
         attrs["study_yaml"] = study_yaml or ""
         ds.attrs = attrs
-        for name, value in compute_flows(ds).items():
+        for name, value in {**compute_flows(ds), **capex_parts(ds)}.items():
             ds[name] = value.transpose(*OUTPUTS[name][0])
         _stamp(ds)
         return cls(ds)
@@ -589,7 +608,9 @@ class Plan:
         return path
 
     def _write_netcdf(self, file: Path) -> None:
-        self.dataset.to_netcdf(file, engine=ENGINE)
+        from dcplan.netcdf import write_netcdf
+
+        write_netcdf(self.dataset, file)  # zlib level 4, ordinary permissions
 
     def _write_sites(self, file: Path) -> None:
         self.sites.to_file(file, driver="GPKG", layer="sites", engine="pyogrio")

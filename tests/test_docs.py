@@ -104,6 +104,23 @@ def test_docs_build_strict(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     page = (tmp_path / "site" / "data-sources" / "index.html").read_text(encoding="utf-8")
     assert "chips.csv" in page, "data/README.md was not included"
+    # the maths is MathML in the page itself: nothing to fetch, nothing left as raw TeX
+    formulation = (tmp_path / "site" / "formulation" / "index.html").read_text(encoding="utf-8")
+    maths = re.findall(r"<math.*?</math>", formulation, re.DOTALL)
+    assert len(maths) > 20
+    assert 'class="arithmatex"' not in formulation
+    assert not any(re.search(r">\\[a-zA-Z]+", m) or "merror" in m for m in maths)
+    for built in (tmp_path / "site").rglob("*.html"):
+        text = built.read_text(encoding="utf-8")
+        assert not re.search(r"<script[^>]+src=\"https?://", text), f"{built} loads a script from the network"
+    api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
+    assert not re.search(r":(func|class|mod|meth|attr):<code>", api), "raw Sphinx roles on the API page"
+    assert "::</p>" not in api
+    # the citations lead somewhere: every "references §N" link has its anchor
+    references = (tmp_path / "site" / "references" / "index.html").read_text(encoding="utf-8")
+    for page_md in (ROOT / "docs").glob("*.md"):
+        for anchor in re.findall(r"references\.md#(s\d+)", page_md.read_text(encoding="utf-8")):
+            assert f'id="{anchor}"' in references, (page_md.name, anchor)
 
 
 def test_architecture_lists_every_plan_output():
