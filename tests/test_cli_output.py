@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 STUDY = {
     "name": "cli output",
-    "horizon": {"first_year": 2026, "last_year": 2029},
-    "fleet": {"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 5000}]},
+    "horizon": {"first_year": 2026, "last_year": 2030},
+    "fleet": {"gpus": [{"year": 2030, "chip": "h100_sxm", "gpus": 5000}]},
     "sites": {
         "inline": [
             {"site_id": "ashburn", "lat": 39.04, "lon": -77.49},

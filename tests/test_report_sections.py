@@ -11,9 +11,9 @@ from dcplan.spec import parse_study
 
 STUDY = {
     "name": "report sections",
-    "horizon": {"first_year": 2026, "last_year": 2030},
-    "fleet": {"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 30000},
-                       {"year": 2029, "chip": "gb200_nvl72", "gpus": 20000}]},
+    "horizon": {"first_year": 2026, "last_year": 2032},
+    "fleet": {"gpus": [{"year": 2030, "chip": "h100_sxm", "gpus": 30000},
+                       {"year": 2031, "chip": "gb200_nvl72", "gpus": 20000}]},
     "sites": {"inline": [
         {"site_id": "ashburn", "name": "Ashburn VA", "lat": 39.04, "lon": -77.49},
         {"site_id": "abilene", "name": "Abilene TX", "lat": 32.45, "lon": -99.73},
@@ -90,7 +90,7 @@ def test_tables_write_years_as_years_and_site_sections_have_the_facts(run):
     assert not re.search(r"<td[^>]*>2,0\d\d</td>", page)
     first = plan.sites.loc[plan.sites["chosen"], "first_year"].dropna().astype(int)
     assert any(f">{y}</td>" in page for y in first)
-    assert "Time to power" in page and "USD per GPU-hour" in page
+    assert "Time to power" in page and "USD per GPU-hour" in page and "construction" in page
     assert 'id="assumptions"' in page and "EIA" in page and "1,000 MW" in page
 
 

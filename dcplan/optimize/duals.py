@@ -3,7 +3,7 @@
 :func:`shadow_price_table` runs at solve time on the model just solved, and the table is
 stored in the plan (as ``dual_*`` variables along a ``dual_row`` dimension), so a plan read
 back from ``plan.nc`` carries its shadow prices without the optimiser. This module does not
-import :mod:`dcplan.optimize.solve`: the caller hands it the HiGHS model (a ``Handoff``).
+import :mod:`dcplan.optimize.solve`: the caller hands it the HiGHS model (``pass_arrays``).
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from dcplan.optimize.registry import CONSTRAINTS, MEANING
 from dcplan.results import DUAL_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from dcplan.optimize.highs_quiet import ArrayModel
     from dcplan.optimize.model import SitingModel
-    from dcplan.optimize.solve import Handoff
 
 
 
 def _fixed_values(dataset: xr.Dataset, block_mw: float) -> dict[str, xr.DataArray]:
     return {
-        "site_open": dataset["site_open"].astype(float),
+        "site_active": dataset["site_active"].astype(float),
         "it_blocks": dataset["it_capacity_mw"] / block_mw,
-        "ic_select": dataset["interconnect_option"].astype(float),
+        "ic_active": dataset["interconnect_active"].astype(float),
     }
 
 
@@ -48,7 +48,7 @@ def _actionable(label, dims: tuple[str, ...], used: dict[str, set]) -> bool:
     return all(str(p) in used[d] for p, d in zip(parts, dims, strict=False) if d in used)
 
 
-def shadow_price_table(sm: SitingModel, ho: Handoff, dataset: xr.Dataset, *,
+def shadow_price_table(sm: SitingModel, ho: ArrayModel, dataset: xr.Dataset, *,
                        binding_tol: float = 1e-7) -> pd.DataFrame:
     """Duals by constraint and year, from the LP of ``sm`` with the plan's integers fixed.
 
@@ -56,8 +56,8 @@ def shadow_price_table(sm: SitingModel, ho: Handoff, dataset: xr.Dataset, *,
     ----------
     sm : SitingModel
         The model the plan was solved from.
-    ho : Handoff
-        ``sm`` passed to HiGHS in SitingModel order (``handoff(sm, compile_pyomo=False)``);
+    ho : ArrayModel
+        ``sm`` passed to HiGHS in SitingModel order (:func:`dcplan.optimize.highs_quiet.pass_arrays`);
         its bounds and integrality are changed here.
     dataset : xr.Dataset
         The plan's decisions ``site_open``, ``it_capacity_mw`` and ``interconnect_option``.

@@ -175,6 +175,10 @@ def _site_sections(plan: Plan, limit: int = 40) -> str:
                          + (f" at {kv:,.0f} kV" if kv and np.isfinite(kv) else "")
                          + f" energises from {facts['interconnect_year']} (large-load study, queue, "
                            "equipment lead time and construction)")
+        ttp = facts.get("time_to_power_yr") or {}
+        if ttp:
+            power.append("parts of the time to power: "
+                         + ", ".join(f"{k} {v:.1f} yr" for k, v in ttp.items()))
         if facts.get("first_year") is not None:
             power.append(f"first IT capacity online in {facts['first_year']}")
         split = ", ".join(f"{label} {_fmt(value / 1e6)} M" for label, value in facts["cost_split_usd"].items()
@@ -185,9 +189,8 @@ def _site_sections(plan: Plan, limit: int = 40) -> str:
             f"<p>Time to power: {_esc('; '.join(power) or 'no capacity built')}.</p>",
             f"<p>Cost split, undiscounted [USD]: {_esc(split)}. Net present cost "
             f"{_fmt(facts['npv_usd'] / 1e6)} million USD"
-            + (f"; levelised {lcoh:,.2f} USD per GPU-hour (discounted cost over discounted GPU-hours "
-               "within the horizon; GPUs bought late are charged in full against few hours)"
-               if lcoh else "") + ".</p>",
+            + (f"; levelised {lcoh:,.2f} USD per GPU-hour (net present cost over discounted "
+               "GPU-hours online)" if lcoh else "") + ".</p>",
             f"<table>{head}{body}</table></section>",
         ]
     return "\n".join(parts)

@@ -269,8 +269,9 @@ SITE_YEAR_COLUMNS: tuple[Column, ...] = (
 def site_facts(plan: Plan, site_id: str) -> dict[str, Any]:
     """Time to power, cost split and levelised cost of one site.
 
-    ``levelised_usd_per_gpu_hour`` is the site's discounted capex and opex over its
-    discounted GPU-hours online (GPUs online x 8,760 h x discount factor).
+    ``levelised_usd_per_gpu_hour`` is the plan's own figure (capital as the study charges it
+    plus discounted opex, over discounted GPU-hours online); ``time_to_power_yr`` the parts
+    of the site's time to power (queue, equipment, permit, construction) when the plan has them.
     """
     ds = plan.dataset.sel(site=site_id)
     years = _years(plan.dataset)
@@ -285,6 +286,12 @@ def site_facts(plan: Plan, site_id: str) -> dict[str, Any]:
         facts["interconnect_year"] = int(ds["in_ic_earliest_year"].values[k])
         if "in_ic_kv" in ds:
             facts["interconnect_kv"] = float(ds["in_ic_kv"].values[k])
+    row = plan.sites[plan.sites["site_id"].astype(str) == site_id]
+    parts = {"queue": "ttp_queue_yr", "equipment": "ttp_equipment_yr", "permit": "ttp_permit_yr",
+             "construction": "ttp_construction_yr"}
+    if len(row):
+        facts["time_to_power_yr"] = {k: float(row.iloc[0][c]) for k, c in parts.items()
+                                     if c in row.columns and pd.notna(row.iloc[0][c])}
     factor = ds["in_discount_factor"].values if "in_discount_factor" in ds else np.ones(len(years))
     if "gpus" not in ds or "capex_usd" not in ds or "opex_usd" not in ds:
         facts["cost_split_usd"], facts["npv_usd"], facts["levelised_usd_per_gpu_hour"] = {}, float("nan"), None
@@ -296,10 +303,16 @@ def site_facts(plan: Plan, site_id: str) -> dict[str, Any]:
             split[f"capex: {label}"] = float(da.sum([d for d in da.dims if d != "year"]).sum())
     split["opex"] = float(ds["opex_usd"].sum())
     facts["cost_split_usd"] = split
-    npv = float(((ds["capex_usd"] + ds["opex_usd"]).values * factor).sum())
+    # capital as the study charges it (capital_npv_usd) when the plan has it, else cash
+    capital = ds["capital_npv_usd"].values if "capital_npv_usd" in ds else ds["capex_usd"].values * factor
+    npv = float(capital.sum() + (ds["opex_usd"].values * factor).sum())
     gpu_hours = float((ds["gpus"].sum(("chip", "cooling")).values * 8760.0 * factor).sum())
     facts["npv_usd"] = npv
-    facts["levelised_usd_per_gpu_hour"] = npv / gpu_hours if gpu_hours > 0 else None
+    if "levelised_usd_per_gpu_hour" in ds:  # the plan's own figure
+        stored = float(ds["levelised_usd_per_gpu_hour"])
+        facts["levelised_usd_per_gpu_hour"] = stored if np.isfinite(stored) else None
+    else:
+        facts["levelised_usd_per_gpu_hour"] = npv / gpu_hours if gpu_hours > 0 else None
     return facts
 
 
