@@ -90,14 +90,16 @@ chosen[["site_id", "first_year", "it_capacity_mw", "cooling", "interconnect_opti
 # Written from the plan and its inputs:
 
 # %%
-by_2028 = chosen[chosen["first_year"] <= 2028]
+first = min(t.year for t in study.fleet.gpus)  # the year of the study's first target
+early = chosen[chosen["first_year"] <= first]
+new_sub = inputs["ic_earliest_year"].sel(option="new_substation").where(
+    inputs["ic_capacity_mw"].sel(option="new_substation") > 0).min()
 lines = [
-    f"- {len(chosen)} sites are opened; {len(by_2028)} of them carry the 2028 fleet: "
-    + ", ".join(f"{r.site_id} ({r.it_capacity_mw:,.0f} MW, {COOLING_LABELS.get(r.cooling, r.cooling)})"
-                for r in by_2028.itertuples()) + ".",
-    "- Only sites whose power can energise by 2028 can serve the first target; the earliest "
-    "new-substation year among the catalog candidates is "
-    f"{int(inputs['ic_earliest_year'].sel(option='new_substation').where(inputs['ic_capacity_mw'].sel(option='new_substation') > 0).min())}.",
+    f"- {len(chosen)} sites are opened; {len(early)} of them carry the first target ({first}): "
+    + (", ".join(f"{r.site_id} ({r.it_capacity_mw:,.0f} MW, {COOLING_LABELS.get(r.cooling, r.cooling)})"
+                 for r in early.itertuples()) or "none") + ".",
+    f"- Only sites whose power can energise by {first} can serve the first target; the earliest "
+    f"new-substation year among the catalog candidates is {int(new_sub)}.",
     f"- Net present cost ${plan.summary_dict()['objective_usd'] / 1e9:,.1f} bn (status {plan.status}, "
     f"gap {plan.mip_gap:.2%}); audit " + ("passed" if plan.summary_dict()["audit"]["ok"] else "FAILED") + ".",
 ]
