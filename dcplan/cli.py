@@ -360,7 +360,7 @@ def sweep(
         table = run_sweep(base, grid, out=out, workers=workers, scheduler=scheduler, progress=progress)
     if not quiet:
         console.print(table.to_string(index=False))
-        console.print(f"sweep results in {out}")
+        console.print(f"sweep results in {out}; comparison report {out / 'report' / 'index.html'}")
 
 
 @sites_app.command("list")

@@ -715,18 +715,7 @@ def _check_finite(ds: xr.Dataset) -> None:
 
 
 def write_inputs(ds: xr.Dataset, path) -> None:
-    """Write the inputs dataset to netCDF atomically."""
-    import os
-    import tempfile
-    from pathlib import Path
+    """Write the inputs dataset to netCDF, zlib-compressed and atomically."""
+    from dcplan.netcdf import write_netcdf
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_netcdf(ds, path)

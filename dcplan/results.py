@@ -43,6 +43,10 @@ OUTPUTS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "capex_usd": (("site", "year"), "USD", "capital spent in the year (cash)"),
     "capital_npv_usd": (("site", "year"), "USD", "net present cost charged for the capital bought in the year"),
     "opex_usd": (("site", "year"), "USD", "operating cost (energy, water, fixed O&M, carbon price)"),
+    "capex_gpus_usd": (("site", "year"), "USD", "capital spent on GPUs"),
+    "capex_facility_usd": (("site", "cooling", "year"), "USD", "capital spent on the facility, by cooling"),
+    "capex_interconnect_usd": (("site", "year"), "USD", "capital spent on the grid interconnection"),
+    "capex_site_usd": (("site", "year"), "USD", "capital spent opening the site"),
     "shortfall_gpus": (("chip", "year"), "GPU", "GPUs short of target_gpus"),
     "shortfall_pflops": (("year",), "PFLOPS", "PFLOPS short of target_pflops"),
     "levelised_usd_per_gpu_hour": (("site",), "USD/GPU/h", "net present cost per discounted GPU-hour online"),
@@ -67,6 +71,22 @@ def _added(cumulative: xr.DataArray) -> xr.DataArray:
     """What a cumulative quantity gains in each year (the first year counts in full)."""
     cumulative = cumulative.astype(float)
     return cumulative - cumulative.shift(year=1, fill_value=0.0)
+
+
+def capex_parts(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Capital spent by category [USD]: the plan's decisions times the input coefficients.
+
+    ``capex_gpus_usd`` (site, year): GPUs deployed x price; ``capex_facility_usd`` (site,
+    cooling, year): IT MW added x facility capex of the cooling; ``capex_interconnect_usd``
+    (site, year): the option's cost in the year it is built; ``capex_site_usd`` (site, year):
+    the opening cost in the year the site opens. They add up to ``capex_usd`` (cash).
+    """
+    return {
+        "capex_gpus_usd": (ds["gpus_new"] * _in(ds, "gpu_capex_usd")).sum(("chip", "cooling")),
+        "capex_facility_usd": _added(ds["it_capacity_mw"]) * _in(ds, "facility_capex_usd_per_mw"),
+        "capex_interconnect_usd": (_added(ds["interconnect_active"]) * _in(ds, "ic_capex_usd")).sum("option"),
+        "capex_site_usd": _added(ds["site_active"]) * _in(ds, "site_open_usd"),
+    }
 
 
 def compute_flows(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -421,7 +441,7 @@ class Plan:
         attrs.update({k: _attr_value(v) for k, v in meta.items()})
         attrs["study_yaml"] = study_yaml or ""
         ds.attrs = attrs
-        for name, value in compute_flows(ds).items():
+        for name, value in {**compute_flows(ds), **capex_parts(ds)}.items():
             ds[name] = value.transpose(*OUTPUTS[name][0])
         by_site, fleet = levelised_cost(ds)
         ds["levelised_usd_per_gpu_hour"] = by_site
@@ -645,7 +665,9 @@ class Plan:
         return path
 
     def _write_netcdf(self, file: Path) -> None:
-        self.dataset.to_netcdf(file, engine=ENGINE)
+        from dcplan.netcdf import write_netcdf
+
+        write_netcdf(self.dataset, file)  # zlib level 4, ordinary permissions
 
     def _write_sites(self, file: Path) -> None:
         self.sites.to_file(file, driver="GPKG", layer="sites", engine="pyogrio")

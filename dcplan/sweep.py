@@ -116,6 +116,7 @@ def run_sweep(
     workers: int = 2,
     scheduler: str | None = None,
     progress: Callable[..., None] | None = None,
+    report: bool = True,
 ) -> pd.DataFrame:
     """Solve every scenario of ``grid`` on a Dask cluster and tabulate the results.
 
@@ -127,6 +128,8 @@ def run_sweep(
         ``out/sweep.csv``
     workers : local worker processes (ignored with ``scheduler``)
     scheduler : address of an existing Dask scheduler, e.g. ``tcp://head:8786``
+    report : also write ``out/report/index.html``: the scenarios side by side and a tornado
+        chart of the varied fields (:func:`dcplan.report.sweep.write_sweep_report`)
 
     Returns
     -------
@@ -173,11 +176,18 @@ def run_sweep(
                 **label,
                 "status": summary.get("status"),
                 "objective_usd": summary.get("objective_usd"),
+                "mip_gap": summary.get("mip_gap"),
                 "sites_opened": summary.get("sites_opened"),
+                "sites": " ".join(summary.get("sites", [])),
+                "solve_seconds": summary.get("solve_seconds"),
                 "audit_ok": summary.get("audit", {}).get("ok"),
                 "error": summary.get("error", ""),
             }
         )
     table = pd.DataFrame(rows)
     write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
+    if report:
+        from dcplan.report.sweep import write_sweep_report
+
+        write_sweep_report(table, grid, out / "report")
     return table

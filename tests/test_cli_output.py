@@ -85,6 +85,22 @@ def test_sweep_prints_no_library_info_lines(study_file, tmp_path):
     assert "INFO" not in result.stderr + result.stdout, result.stderr
     assert "distributed." not in result.stderr and "UserWarning" not in result.stderr, result.stderr
     assert (tmp_path / "sw" / "sweep.csv").is_file()
+    page = (tmp_path / "sw" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Tornado" in page and "limits.block_mw" in page and "NPV cost" in page
+    assert (tmp_path / "sw" / "report" / "tornado.png").stat().st_size > 1000
+
+
+def test_tornado_ranks_fields_by_the_swing_of_the_mean_objective():
+    from dcplan.report.sweep import plot_tornado, tornado_table
+
+    table = pd.DataFrame({"a": [1, 1, 2, 2], "b": [10, 20, 10, 20],
+                          "objective_usd": [100.0, 104.0, 200.0, 204.0]})
+    bars = tornado_table(table, ["b", "a"])
+    assert list(bars["field"]) == ["a", "b"]  # a moves the mean by 100, b by 4
+    assert bars.loc[0, "swing_usd"] == pytest.approx(100.0)
+    assert bars.loc[1, ["low_usd", "high_usd"]].tolist() == pytest.approx([150.0, 154.0])
+    ax = plot_tornado(table, ["a", "b"]).axes[0]
+    assert {p.get_gid() for p in ax.patches} == {"tornado|a", "tornado|b"}
 
 
 def test_progress_lines_are_not_cut_at_80_columns_in_a_pipe(study_file, tmp_path):
@@ -197,3 +213,33 @@ def test_export_csv_round_trips(study_file, tmp_path):
         app, ["export", str(tmp_path / "nowhere"), "--csv", str(tmp_path / "c2")]
     )
     assert missing.exit_code == 1
+
+
+def test_netcdf_outputs_are_compressed_and_readable_by_others(study_file, tmp_path):
+    import netCDF4
+    import xarray as xr
+
+    from dcplan.inputs import build_inputs, write_inputs
+    from dcplan.netcdf import COMPLEVEL
+    from dcplan.spec import load_study
+
+    ds = build_inputs(load_study(study_file), keep_hourly=True)
+    old = os.umask(0o022)
+    try:
+        write_inputs(ds, tmp_path / "inputs.nc")
+    finally:
+        os.umask(old)
+    path = tmp_path / "inputs.nc"
+    assert path.stat().st_mode & 0o777 == 0o644  # like a plain open(), not a 0600 temp file
+    with netCDF4.Dataset(path) as nc:
+        filters = [nc[v].filters() for v in nc.variables
+                   if nc[v].ndim and getattr(nc[v].dtype, "kind", "") == "f"]
+    assert filters and all(f["zlib"] and f["complevel"] == COMPLEVEL for f in filters)
+    plain = tmp_path / "plain.nc"
+    ds.to_netcdf(plain, engine="netcdf4")
+    assert path.stat().st_size < 0.7 * plain.stat().st_size
+    back = xr.load_dataset(path)
+    for name in ds.data_vars:
+        if ds[name].dtype.kind == "f":
+            np.testing.assert_array_equal(back[name].values, ds[name].values)
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -95,7 +95,7 @@ def _dataset(capex_parts: bool = False, discount: bool = True) -> xr.Dataset:
     if discount:
         ds["in_discount_factor"] = ("year", 1 / 1.07 ** np.arange(5))
     if capex_parts:
-        ds["capex_gpu_usd"] = capex * 0.75
+        ds["capex_gpus_usd"] = capex * 0.75
         ds["capex_facility_usd"] = capex * 0.25
     return ds
 
@@ -200,8 +200,14 @@ def test_site_map_draws_each_site_once_and_sizes_by_mw(plan, monkeypatch):
     assert colors == {tuple(np.round(to_rgb(report.COOLING_COLORS[t]), 3)) for t in ("dlc_dry", "dlc_tower")}
     # s3 (120 MW) is drawn larger than s4 (20 MW).
     sizes = {tuple(np.round(o, 3)): s for c in chosen for o, s in zip(c.get_offsets(), c.get_sizes())}
-    assert sizes[(-112.0, 33.4)] > sizes[(-121.2, 45.6)]
-    assert "longitude" in ax.get_xlabel() and "[" in ax.get_xlabel()
+    s3, s4 = (tuple(np.round(p, 3)) for p in zip(*report.figures._project([-112.0, -121.2], [33.4, 45.6])))
+    assert sizes[s3] > sizes[s4]
+    assert "equal-area" in ax.get_xlabel() and "[km]" in ax.get_xlabel()
+    # equal area: one degree of longitude is shorter in the north than in the south
+    (xs, _), (xn, _) = (report.figures._project([-100.0, -99.0], [lat, lat]) for lat in (30.0, 48.0))
+    assert (xn[1] - xn[0]) < 0.8 * (xs[1] - xs[0])
+    labels = [t.get_text() for t in ax.texts if t.get_gid() == "site_label"]
+    assert len(labels) == 3 and all("MW" in t for t in labels)
 
 
 def test_site_map_draws_state_boundaries_when_shipped(plan, monkeypatch, tmp_path):
@@ -318,7 +324,7 @@ def test_cost_breakdown_splits_capex_by_category_when_available():
     plan = make_plan(capex_parts=True)
     bax = report.plot_cost_breakdown(plan).axes[0]
     gids = {p.get_gid() for p in bax.patches}
-    assert {"capex: gpu", "capex: facility", "opex"} <= gids
+    assert {"capex: GPUs", "capex: facility", "opex"} <= gids
     assert "capex" not in gids
     assert report.cost_components(plan).sum().sum() == pytest.approx(
         float(plan.dataset["capex_usd"].sum() + plan.dataset["opex_usd"].sum()))
@@ -339,6 +345,7 @@ def test_binding_constraints_rank_binding_nonzero_duals(plan):
     assert sorted(p.get_width() for p in bars) == pytest.approx([3.0e3, 8.0e5, 2.5e6])
     assert "power_balance 2028" in ax.get_yticklabels()[0].get_text()
     assert "[USD" in ax.get_xlabel()
+    assert not any("…" in t.get_text() or "..." in t.get_text() for t in ax.get_yticklabels())
     lines = report.binding_constraints_text(plan)
     assert len(lines) == 3 and lines[0].startswith("power_balance 2028: IT capacity needed to host the GPUs")
     assert "2.5 M USD" in lines[0]

@@ -19,6 +19,7 @@ from dcplan.optimize.registry import CONSTRAINTS, MEANING
 from dcplan.results import DUAL_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from dcplan.optimize.highs import Handoff
     from dcplan.optimize.model import SitingModel
     from dcplan.optimize.highs import Handoff
 

@@ -16,8 +16,16 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import highspy
+import numpy as np
+
+from dcplan.errors import SolveError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dcplan.optimize.model import SitingModel
 
 logger = logging.getLogger("dcplan.optimize")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from dcplan.report.tables import (
     _binding_rows,
     _constraint_label,
     _plain_meaning,
+    _unit_words,
     _usd_short,
     cost_components,
 )
@@ -140,13 +142,40 @@ def _states_path() -> Path | None:
     return path if path.is_file() else None
 
 
+#: the map's projection: NAD83 / Conus Albers, equal-area, so areas and distances between
+#: sites are not stretched towards the north as on a longitude/latitude plot
+EQUAL_AREA_CRS = "EPSG:5070"
+
+
+def _project(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude/latitude [degrees] to Conus Albers easting/northing [km]."""
+    from pyproj import Transformer
+
+    if not len(lon):
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    to_albers = Transformer.from_crs("EPSG:4326", EQUAL_AREA_CRS, always_xy=True)
+    x, y = to_albers.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.asarray(x) / 1e3, np.asarray(y) / 1e3
+
+
+def _site_name(plan: Plan, site_id: str) -> str:
+    """The site's readable name, or its id."""
+    sites = plan.sites
+    for column in ("name", "site_name"):
+        if column in sites.columns:
+            match = sites.loc[sites["site_id"] == site_id, column]
+            if len(match) and isinstance(match.iloc[0], str) and match.iloc[0]:
+                return match.iloc[0]
+    return site_id
+
+
 def plot_site_map(plan: Plan, ax: Axes | None = None) -> Figure:
     """Candidate and chosen sites on a map of state boundaries.
 
-    Candidates are small grey dots; chosen sites are circles sized by their final IT
-    capacity and coloured by their main cooling technology. State boundaries come from
-    ``data/regions/states.geojson`` when it is shipped, otherwise the sites are drawn on a
-    plain longitude/latitude frame.
+    Drawn in the Conus Albers equal-area projection (EPSG:5070). Candidates are small grey
+    dots; chosen sites are circles sized by their final IT capacity, coloured by their main
+    cooling technology and labelled with their name and MW. State boundaries come from
+    ``data/regions/states.geojson`` when it is shipped.
 
     Parameters
     ----------
@@ -159,20 +188,19 @@ def plot_site_map(plan: Plan, ax: Axes | None = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = _axes(ax, (9.0, 5.6))
+    fig, ax = _axes(ax, (9.0, 5.8))
     sites = plan.sites
-    lon = sites.geometry.x.to_numpy()
-    lat = sites.geometry.y.to_numpy()
-    pad = 2.0
-    xlim = (np.nanmin(lon) - pad, np.nanmax(lon) + pad) if len(sites) else (-125, -66)
-    ylim = (np.nanmin(lat) - pad, np.nanmax(lat) + pad) if len(sites) else (24, 50)
-    # Keep a readable regional context even when all sites sit in one county.
-    if xlim[1] - xlim[0] < 12:
+    x, y = _project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    pad = 150.0
+    xlim = (np.nanmin(x) - pad, np.nanmax(x) + pad) if len(sites) else (-2400.0, 2300.0)
+    ylim = (np.nanmin(y) - pad, np.nanmax(y) + pad) if len(sites) else (250.0, 3200.0)
+    # keep a readable regional context even when all sites sit in one county
+    if xlim[1] - xlim[0] < 1000:
         mid = sum(xlim) / 2
-        xlim = (mid - 6, mid + 6)
-    if ylim[1] - ylim[0] < 7:
+        xlim = (mid - 500, mid + 500)
+    if ylim[1] - ylim[0] < 650:
         mid = sum(ylim) / 2
-        ylim = (mid - 3.5, mid + 3.5)
+        ylim = (mid - 325, mid + 325)
 
     states = _states_path()
     if states is not None:
@@ -180,36 +208,41 @@ def plot_site_map(plan: Plan, ax: Axes | None = None) -> Figure:
 
         try:
             boundaries = gpd.read_file(states)
-            if boundaries.crs is not None and boundaries.crs.to_epsg() != 4326:
-                boundaries = boundaries.to_crs(4326)
+            if boundaries.crs is None:
+                boundaries = boundaries.set_crs(4326)
+            boundaries = boundaries.to_crs(EQUAL_AREA_CRS)
+            boundaries.geometry = boundaries.geometry.scale(1e-3, 1e-3, origin=(0, 0))
             boundaries.plot(ax=ax, facecolor="#f7f7f4", edgecolor="#9a9a9a", linewidth=0.5,
                             gid="states")
-        except (OSError, ValueError, RuntimeError):  # unreadable file: the boundaries are context only
+        except (OSError, ValueError, RuntimeError):  # unreadable file: context only
             logger.warning("could not draw %s", states, exc_info=True)
     ax.set_facecolor("#eef3f7" if states is not None else "white")
 
     chosen_mask = sites["chosen"].astype(bool).to_numpy() if "chosen" in sites else np.zeros(len(sites), bool)
-    ax.scatter(lon[~chosen_mask], lat[~chosen_mask], s=10, color=_CANDIDATE_COLOR,
+    ax.scatter(x[~chosen_mask], y[~chosen_mask], s=10, color=_CANDIDATE_COLOR,
                edgecolor="none", label=f"candidate ({(~chosen_mask).sum()})", zorder=3,
                gid="candidates")
     chosen = sites[chosen_mask]
+    cx, cy = x[chosen_mask], y[chosen_mask]
     if len(chosen):
-        mw = chosen["it_capacity_mw"].astype(float).fillna(0).to_numpy() if "it_capacity_mw" in chosen else np.ones(len(chosen))
+        mw = (chosen["it_capacity_mw"].astype(float).fillna(0).to_numpy() if "it_capacity_mw" in chosen
+              else np.ones(len(chosen)))
         size = 40 + 460 * mw / max(mw.max(), 1e-9)
-        cooling = chosen["cooling"].astype(str).to_numpy() if "cooling" in chosen else np.array(["?"] * len(chosen))
+        cooling = (chosen["cooling"].astype(str).to_numpy() if "cooling" in chosen
+                   else np.array(["?"] * len(chosen)))
         for tech in dict.fromkeys(cooling):
             sel = cooling == tech
-            ax.scatter(chosen.geometry.x[sel], chosen.geometry.y[sel], s=size[sel],
+            ax.scatter(cx[sel], cy[sel], s=size[sel],
                        color=cooling_color(tech), alpha=0.85, edgecolor="black", linewidth=0.6,
                        label=f"chosen: {_cooling_label(tech)}", zorder=4, gid="chosen")
-        for x, y, site_id, value in zip(chosen.geometry.x, chosen.geometry.y, chosen["site_id"], mw, strict=True):
-            ax.annotate(f"{site_id}\n{value:,.0f} MW", (x, y), xytext=(6, 6), textcoords="offset points",
-                        fontsize=7, zorder=5)
+        for px, py, site_id, value in zip(cx, cy, chosen["site_id"], mw, strict=True):
+            ax.annotate(f"{_site_name(plan, str(site_id))}\n{value:,.0f} MW", (px, py), xytext=(6, 6),
+                        textcoords="offset points", fontsize=7, zorder=5, gid="site_label")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
-    ax.set_aspect(1 / math.cos(math.radians(sum(ylim) / 2)))
-    ax.set_xlabel("longitude [°E]")
-    ax.set_ylabel("latitude [°N]")
+    ax.set_aspect("equal")
+    ax.set_xlabel("easting [km], Conus Albers equal-area projection (EPSG:5070)")
+    ax.set_ylabel("northing [km]")
     ax.set_title(f"Sites: {len(chosen)} of {len(sites)} candidates chosen")
     ax.legend(loc="lower left", fontsize=8, markerscale=0.6, framealpha=0.9)
     return fig
@@ -264,8 +297,11 @@ def plot_buildout_timeline(plan: Plan, ax: Axes | None = None) -> Figure:
                 bottom += part
                 used.add(tech)
             if len(years) <= 16:
-                ax.text(year, row + 0.44, f"{total:,.0f}", ha="center", va="top", fontsize=6.5,
-                        color="#333333")
+                # on the row itself, centred on its bar, so it cannot be read as the next row's
+                ax.text(year, row, f"{total:,.0f}", ha="center", va="center", fontsize=6.5,
+                        color="#1d1d1d", gid="mw_label",
+                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7,
+                              "edgecolor": "none"})
     ax.set_yticks(range(len(site_ids)), [_site_label(plan, s) for s in site_ids], fontsize=8)
     ax.set_ylim(len(site_ids) - 0.3, -0.7)
     ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
@@ -502,55 +538,70 @@ def plot_cost_breakdown(plan: Plan, ax: Axes | Sequence[Axes] | None = None) -> 
     return fig
 
 
-def plot_binding_constraints(plan: Plan, ax: Axes | None = None, limit: int = 15) -> Figure:
-    """The binding constraints ranked by the size of their shadow price.
+def _wrapped(text: str, width: int = 58) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
 
-    Each bar is one constraint family and year that binds; its length is the change in
-    net present cost for one more unit of that limit, and its label says what the limit
-    is in plain words. Plans without shadow prices get a figure that says so.
+
+def plot_binding_constraints(plan: Plan, ax: Axes | None = None, limit: int = 15) -> Figure:
+    """The binding constraints a planner can act on, ranked by shadow price, one panel per unit.
+
+    Each bar is one constraint family and year that binds at an opened site, an installed
+    cooling or a chosen interconnection (or fleet-wide); its length is the change in net
+    present cost for one more unit of that limit. Limits in different units (USD per MW,
+    USD per thousand GPUs...) get separate panels so no axis mixes them; labels are written
+    in full. Plans without shadow prices get a figure that says so.
 
     Parameters
     ----------
     plan : Plan
     ax : matplotlib.axes.Axes, optional
+        Drawn into (split into one panel per unit) when given.
     limit : int
-        Most bars to draw.
+        Most bars to draw in all.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     rows = _binding_rows(plan, limit)
-    n = 0 if rows is None else len(rows)
-    fig, ax = _axes(ax, (10.0, 1.8 + 0.38 * max(n, 3)))
-    ax.set_xlabel("shadow price [USD of net present cost per unit of the limit (MW, thousand GPUs, ...)]")
-    if rows is None:
-        _empty_note(ax, "shadow prices are not available for this plan")
+    if rows is None or rows.empty:
+        fig, ax = _axes(ax, (10.0, 2.6))
+        ax.set_xlabel("shadow price [USD of net present cost per unit of the limit]")
+        _empty_note(ax, "shadow prices are not available for this plan" if rows is None
+                    else "no constraint binds with a non-zero shadow price")
         ax.set_yticks([])
         return fig
-    if rows.empty:
-        _empty_note(ax, "no constraint binds with a non-zero shadow price")
-        ax.set_yticks([])
-        return fig
-    labels = []
-    for _, row in rows.iterrows():
-        meaning = _plain_meaning(row)
-        meaning = meaning if len(meaning) <= 60 else meaning[:57] + "..."
-        labels.append(f"{_constraint_label(row)}: {meaning}" if meaning else _constraint_label(row))
-    positions = np.arange(n)
-    sizes = rows["size"].to_numpy(dtype=float)
-    ax.barh(positions, sizes, color="#4c72b0", gid="shadow_prices")
-    for y, value in zip(positions, sizes, strict=True):
-        ax.text(value, y, f" {_usd_short(value)}", va="center", fontsize=7.5)
-    ax.set_yticks(positions, labels, fontsize=8)
-    ax.invert_yaxis()
-    if sizes.max() / sizes.min() > 100:
-        ax.set_xscale("log")
-    ax.set_xlim(right=sizes.max() * (3 if sizes.max() / sizes.min() > 100 else 1.15))
-    ax.xaxis.set_major_formatter(lambda value, _pos: _usd_short(value))
-    ax.set_title("What limits the plan: binding constraints by shadow price")
-    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-    ax.set_axisbelow(True)
+    units = [str(u) if isinstance(u, str) else "" for u in rows.get("unit", pd.Series([""] * len(rows)))]
+    rows = rows.assign(unit=units)
+    groups = list(dict.fromkeys(rows["unit"]))  # in order of their largest price
+    heights = [len(rows[rows["unit"] == u]) for u in groups]
+    if ax is None:
+        fig = Figure(figsize=(11.0, 1.2 + 0.62 * sum(heights) + 0.9 * len(groups)), layout="constrained")
+        axes = list(np.atleast_1d(fig.subplots(len(groups), 1, gridspec_kw={"height_ratios": heights})))
+    else:
+        fig, axes = _panels(ax, len(groups), (11.0, 4.0))
+    for axis, unit in zip(axes, groups, strict=True):
+        part = rows[rows["unit"] == unit]
+        labels = []
+        for _, row in part.iterrows():
+            meaning = _plain_meaning(row)
+            place = str(row.get("where") or "")
+            text = f"{_constraint_label(row)}: {meaning}" if meaning else _constraint_label(row)
+            labels.append(_wrapped(text + (f" ({place})" if place else "")))
+        positions = np.arange(len(part))
+        sizes = part["size"].to_numpy(dtype=float)
+        axis.barh(positions, sizes, color="#4c72b0", gid="shadow_prices")
+        for y, value in zip(positions, sizes, strict=True):
+            axis.text(value, y, f" {_usd_short(value)}", va="center", fontsize=7.5)
+        axis.set_yticks(positions, labels, fontsize=8)
+        axis.invert_yaxis()
+        axis.set_xlim(0, sizes.max() * 1.2)
+        axis.xaxis.set_major_formatter(lambda value, _pos: _usd_short(value))
+        words = _unit_words(unit)
+        axis.set_xlabel(f"shadow price [USD of net present cost per {words or 'unit'}]", fontsize=8)
+        axis.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+        axis.set_axisbelow(True)
+    axes[0].set_title("What limits the plan: binding constraints a planner can act on, by shadow price")
     return fig
 
 

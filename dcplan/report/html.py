@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -20,12 +21,16 @@ from dcplan.report.common import (
     _years,
     cooling_color,
 )
-from dcplan.report.figures import FIGURES
+from dcplan.report.figures import FIGURES, _site_name
 from dcplan.report.tables import (
+    SITE_YEAR_COLUMNS,
     YEAR_COLUMNS,
     _fmt,
+    assumptions,
     binding_constraints_text,
     site_columns,
+    site_facts,
+    site_years_table,
     year_rows,
 )
 from dcplan.results import Plan
@@ -148,6 +153,57 @@ def _cooling_legend(plan: Plan) -> str:
         for c in present) + "</p>"
 
 
+def _site_sections(plan: Plan, limit: int = 40) -> str:
+    """One section per opened site (the largest ``limit``): time to power, years, costs."""
+    chosen = _chosen(plan)
+    if chosen.empty:
+        return ""
+    chosen = chosen.sort_values("it_capacity_mw", ascending=False).head(limit)
+    parts = ["<h2>Sites in detail</h2>"]
+    for site_id in chosen["site_id"].astype(str):
+        facts = site_facts(plan, site_id)
+        table = site_years_table(plan, site_id).reset_index()
+        head = "<tr>" + "".join(f"<th>{_esc(c.label)}</th>" for c in SITE_YEAR_COLUMNS) + "</tr>"
+        body = "".join("<tr>" + "".join(f"<td>{_esc(c.format(row.get(c.key)))}</td>" for c in SITE_YEAR_COLUMNS)
+                       + "</tr>" for row in table.to_dict("records"))
+        power = []
+        if facts.get("permit_year") is not None:
+            power.append(f"permits allow capacity from {facts['permit_year']}")
+        if facts.get("interconnect_year") is not None:
+            kv = facts.get("interconnect_kv")
+            power.append(f"interconnection '{facts['interconnect_option']}'"
+                         + (f" at {kv:,.0f} kV" if kv and np.isfinite(kv) else "")
+                         + f" energises from {facts['interconnect_year']} (large-load study, queue, "
+                           "equipment lead time and construction)")
+        ttp = facts.get("time_to_power_yr") or {}
+        if ttp:
+            power.append("parts of the time to power: "
+                         + ", ".join(f"{k} {v:.1f} yr" for k, v in ttp.items()))
+        if facts.get("first_year") is not None:
+            power.append(f"first IT capacity online in {facts['first_year']}")
+        split = ", ".join(f"{label} {_fmt(value / 1e6)} M" for label, value in facts["cost_split_usd"].items()
+                          if value)
+        lcoh = facts.get("levelised_usd_per_gpu_hour")
+        parts += [
+            f'<section class="site" id="site-{_esc(site_id)}"><h3>{_esc(_site_name(plan, site_id))}</h3>',
+            f"<p>Time to power: {_esc('; '.join(power) or 'no capacity built')}.</p>",
+            f"<p>Cost split, undiscounted [USD]: {_esc(split)}. Net present cost "
+            f"{_fmt(facts['npv_usd'] / 1e6)} million USD"
+            + (f"; levelised {lcoh:,.2f} USD per GPU-hour (net present cost over discounted "
+               "GPU-hours online)" if lcoh else "") + ".</p>",
+            f"<table>{head}{body}</table></section>",
+        ]
+    return "\n".join(parts)
+
+
+def _assumptions_html(plan: Plan) -> str:
+    rows = "".join(f'<tr><td class="l">{_esc(a)}</td><td>{_esc(v)}</td><td class="l">{_esc(src)}</td></tr>'
+                   for a, v, src in assumptions(plan))
+    return ("<p>Defaults and data the plan rests on, with where each comes from. Change them in "
+            'the study (see the study reference) to see how the plan moves.</p><table><tr><th class="l">'
+            'assumption</th><th>value</th><th class="l">source</th></tr>' + rows + "</table>")
+
+
 def render_html(plan: Plan, figures: dict[str, bytes]) -> str:
     """The report page with ``figures`` (name -> PNG bytes) embedded as data URIs."""
     summary = plan.summary_dict()
@@ -173,6 +229,9 @@ def render_html(plan: Plan, figures: dict[str, bytes]) -> str:
         "<h2>Chosen sites</h2>",
         _sites_table(plan),
         _cooling_legend(plan),
+        _site_sections(plan),
+        '<h2 id="assumptions">Assumptions</h2>',
+        _assumptions_html(plan),
     ]
     for spec in FIGURES:
         if spec.name not in figures:

@@ -15,19 +15,31 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from dcplan.report.common import _years
+from dcplan.report.common import _cooling_label, _years
 
 if TYPE_CHECKING:  # pragma: no cover
     from dcplan.results import Plan
 
 
+#: capex categories stored in plan.nc (see dcplan.results.capex_parts), in display order
+CAPEX_CATEGORIES = (("capex_gpus_usd", "GPUs"), ("capex_facility_usd", "facility"),
+                    ("capex_interconnect_usd", "interconnect"), ("capex_site_usd", "site"))
+
+
 def _capex_parts(ds: xr.Dataset) -> dict[str, xr.DataArray]:
-    """Capex split by category when the plan carries ``capex_<part>_usd`` variables."""
-    parts = {}
-    for name in ds.data_vars:
-        if name.startswith("capex_") and name.endswith("_usd") and name != "capex_usd" \
-                and "year" in ds[name].dims:
-            parts[name[len("capex_"):-len("_usd")].replace("_", " ")] = ds[name]
+    """Capex by category, the facility split by cooling technology (installed ones only)."""
+    parts: dict[str, xr.DataArray] = {}
+    for name, label in CAPEX_CATEGORIES:
+        if name not in ds.data_vars:
+            continue
+        da = ds[name]
+        if "cooling" in da.dims:
+            for tech in da["cooling"].values:
+                one = da.sel(cooling=tech)
+                if float(np.abs(one).sum()) > 0:
+                    parts[f"{label} ({_cooling_label(str(tech))})"] = one
+        elif float(np.abs(da).sum()) > 0:
+            parts[label] = da
     return parts
 
 
@@ -71,6 +83,8 @@ def _binding_rows(plan: Plan, limit: int) -> pd.DataFrame | None:
     if table is None:
         return None
     table = table[~table["family"].isin(_NOT_LIMITS)].copy()
+    if "actionable" in table:  # rows at sites not opened or coolings not used: nothing to act on
+        table = table[table["actionable"].astype(bool)]
     if "binding" in table:
         table = table[table["binding"].astype(bool)]
     value = table["usd_per_unit"] if "usd_per_unit" in table else table["dual"]
@@ -213,3 +227,130 @@ def site_columns(frame: pd.DataFrame) -> list[Column]:
             out.append(column)
             seen.add(column.label)
     return out
+
+
+# ------------------------------------------------------------------ per-site drill-down
+def site_years_table(plan: Plan, site_id: str) -> pd.DataFrame:
+    """One opened site by year: IT and facility MW, PUE, WUE, energy, water, CO2, capex, opex.
+
+    PUE and WUE are the input coefficients of the cooling installed that year (the largest
+    one when a site mixes technologies); the rest are plan outputs.
+    """
+    ds = plan.dataset.sel(site=site_id)
+    cap = ds["it_capacity_mw"]  # cooling x year
+    main = cap.argmax("cooling")
+    frame = pd.DataFrame(index=pd.Index(_years(plan.dataset), name="year"))
+    frame["it_capacity_mw"] = cap.sum("cooling").values
+    frame["facility_peak_mw"] = ds["facility_peak_mw"].values
+    online = frame["it_capacity_mw"].to_numpy() > 0
+    if "in_pue_annual" in ds:
+        frame["pue_annual"] = np.where(online, ds["in_pue_annual"].isel(cooling=main).values, np.nan)
+    if "in_wue_l_per_kwh" in ds:
+        frame["wue_l_per_kwh"] = np.where(online, ds["in_wue_l_per_kwh"].isel(cooling=main).values, np.nan)
+    for name in ("energy_mwh", "water_m3", "co2_t", "capex_usd", "opex_usd"):
+        frame[name] = ds[name].values
+    return frame
+
+
+SITE_YEAR_COLUMNS: tuple[Column, ...] = (
+    Column("year", "year", kind="year"),
+    Column("it_capacity_mw", "IT [MW]"),
+    Column("facility_peak_mw", "facility peak [MW]"),
+    Column("pue_annual", "annual PUE", digits=2),
+    Column("wue_l_per_kwh", "WUE [L/kWh]", digits=2),
+    Column("energy_mwh", "energy [GWh]", 1e-3),
+    Column("water_m3", "water [thousand m³]", 1e-3, 1),
+    Column("co2_t", "CO₂e [kt]", 1e-3, 1),
+    Column("capex_usd", "capex [million USD]", 1e-6),
+    Column("opex_usd", "opex [million USD]", 1e-6),
+)
+
+
+def site_facts(plan: Plan, site_id: str) -> dict[str, Any]:
+    """Time to power, cost split and levelised cost of one site.
+
+    ``levelised_usd_per_gpu_hour`` is the plan's own figure (capital as the study charges it
+    plus discounted opex, over discounted GPU-hours online); ``time_to_power_yr`` the parts
+    of the site's time to power (queue, equipment, permit, construction) when the plan has them.
+    """
+    ds = plan.dataset.sel(site=site_id)
+    years = _years(plan.dataset)
+    cap = ds["it_capacity_mw"].sum("cooling").values
+    facts: dict[str, Any] = {"first_year": int(years[cap > 0][0]) if (cap > 0).any() else None}
+    if "in_permit_year" in ds:
+        facts["permit_year"] = int(ds["in_permit_year"])
+    chosen = ds["interconnect_option"].values.astype(bool) if "interconnect_option" in ds else np.zeros(0, bool)
+    if chosen.any() and "in_ic_earliest_year" in ds:
+        k = int(np.argmax(chosen))
+        facts["interconnect_option"] = str(plan.dataset["option"].values[k])
+        facts["interconnect_year"] = int(ds["in_ic_earliest_year"].values[k])
+        if "in_ic_kv" in ds:
+            facts["interconnect_kv"] = float(ds["in_ic_kv"].values[k])
+    row = plan.sites[plan.sites["site_id"].astype(str) == site_id]
+    parts = {"queue": "ttp_queue_yr", "equipment": "ttp_equipment_yr", "permit": "ttp_permit_yr",
+             "construction": "ttp_construction_yr"}
+    if len(row):
+        facts["time_to_power_yr"] = {k: float(row.iloc[0][c]) for k, c in parts.items()
+                                     if c in row.columns and pd.notna(row.iloc[0][c])}
+    factor = ds["in_discount_factor"].values if "in_discount_factor" in ds else np.ones(len(years))
+    if "gpus" not in ds or "capex_usd" not in ds or "opex_usd" not in ds:
+        facts["cost_split_usd"], facts["npv_usd"], facts["levelised_usd_per_gpu_hour"] = {}, float("nan"), None
+        return facts
+    split = {}
+    for name, label in CAPEX_CATEGORIES:
+        if name in ds:
+            da = ds[name]
+            split[f"capex: {label}"] = float(da.sum([d for d in da.dims if d != "year"]).sum())
+    split["opex"] = float(ds["opex_usd"].sum())
+    facts["cost_split_usd"] = split
+    # capital as the study charges it (capital_npv_usd) when the plan has it, else cash
+    capital = ds["capital_npv_usd"].values if "capital_npv_usd" in ds else ds["capex_usd"].values * factor
+    npv = float(capital.sum() + (ds["opex_usd"].values * factor).sum())
+    gpu_hours = float((ds["gpus"].sum(("chip", "cooling")).values * 8760.0 * factor).sum())
+    facts["npv_usd"] = npv
+    if "levelised_usd_per_gpu_hour" in ds:  # the plan's own figure
+        stored = float(ds["levelised_usd_per_gpu_hour"])
+        facts["levelised_usd_per_gpu_hour"] = stored if np.isfinite(stored) else None
+    else:
+        facts["levelised_usd_per_gpu_hour"] = npv / gpu_hours if gpu_hours > 0 else None
+    return facts
+
+
+# ------------------------------------------------------------------------- assumptions
+def assumptions(plan: Plan) -> list[tuple[str, str, str]]:
+    """(assumption, value, source) rows: the defaults and data behind the plan."""
+    from dcplan import sites as site_defaults
+
+    attrs = plan.dataset.attrs
+    rows = [
+        ("real discount rate", f"{float(attrs.get('discount_rate', float('nan'))):.1%}",
+         "the study (horizon.discount_rate; default 7 %, see docs/study-reference.md)"),
+        ("IT capacity block", f"{float(attrs.get('block_mw', float('nan'))):,.0f} MW", "the study (limits.block_mw)"),
+        ("land a candidate can host (when the catalog has no figure)",
+         f"{site_defaults.DEFAULT_LAND_MW:,.0f} MW", "assumption, a gigawatt-class campus (dcplan.sites)"),
+        ("spare substation capacity of a user site without a plant record",
+         f"{site_defaults.DEFAULT_HEADROOM_MW:,.0f} MW", "assumption (dcplan.sites)"),
+        ("transmission voltage near a user site without data",
+         f"{site_defaults.DEFAULT_MAX_GRID_KV:,.0f} kV", "a common US sub-transmission class (dcplan.sites)"),
+        ("base water price", f"{site_defaults.WATER_BASE_USD_PER_M3:.2f} USD/m³",
+         "Loudoun Water 2024 tier 1 plus sewer on blowdown (dcplan.sites)"),
+    ]
+    ds = plan.dataset
+    opened = ds["site"].values[ds["site_open"].values.astype(bool)]
+    for site in opened:
+        one = ds.sel(site=site)
+        state = str(one["state"].values) if "state" in one.coords else ""
+        if "in_land_mw" in one:
+            rows.append((f"{site}: land", f"{float(one['in_land_mw']):,.0f} MW",
+                         "site catalog (data/sites/us_sites.csv) or the study; else the default above"))
+        if "in_electricity_usd_per_mwh" in one:
+            rows.append((f"{site}: electricity price", f"{float(one['in_electricity_usd_per_mwh']):,.1f} USD/MWh",
+                         f"industrial price of {state or 'the state'}: EIA Electric Power Annual 2023, or "
+                         "EIA-861 2019 scaled to 2023 (data/regions/states.csv)"))
+        if "in_co2_t_per_mwh" in one:
+            rows.append((f"{site}: grid CO₂e", f"{float(one['in_co2_t_per_mwh']):.3f} t/MWh",
+                         "EPA eGRID2023 (data/regions)"))
+        if "in_weather_source" in one:
+            rows.append((f"{site}: weather", str(one["in_weather_source"].values),
+                         "EPW file of the study, or a synthetic year from the nearest station"))
+    return rows
