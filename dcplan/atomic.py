@@ -480,3 +480,30 @@ def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = False,
             handle.write(text)
 
     return write_file_atomic(path, write, overwrite=overwrite, recognise=recognise, protect=protect)
+
+
+@contextmanager
+def atomic_file(path: str | Path, *, overwrite: bool = False,
+                recognise: Callable[[Path], bool] | None = None,
+                protect: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, under the rules.
+
+    The path is checked (:func:`check_output_file`) and locked first. The finished file
+    gets the permissions a plain ``open`` would give (0666 less the umask), not the
+    owner-only mode of a temporary file. On error the temporary file is removed.
+    """
+    path = Path(path)
+    check_output_file(path, overwrite=overwrite, recognise=recognise, protect=protect)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(path):
+        check_output_file(path, overwrite=overwrite, recognise=recognise, protect=protect)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            yield tmp
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise

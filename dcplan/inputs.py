@@ -715,18 +715,19 @@ def _check_finite(ds: xr.Dataset) -> None:
 
 
 def write_inputs(ds: xr.Dataset, path, *, overwrite: bool = False, protect=()) -> None:
-    """Write the inputs dataset to netCDF atomically.
+    """Write the inputs dataset to netCDF, zlib-compressed and atomically.
 
     An existing file is replaced only if dcplan wrote it (a netCDF file whose
     ``written_by`` attribute is ``dcplan``), or with ``overwrite``; never a folder, link or
     device (:mod:`dcplan.atomic`).
     """
     from dcplan.atomic import write_file_atomic
+    from dcplan.netcdf import ENGINE, encoding
 
     def write(tmp) -> None:
         out = ds.copy()
         out.attrs["written_by"] = "dcplan"
-        out.to_netcdf(tmp, engine="netcdf4")
+        out.to_netcdf(tmp, engine=ENGINE, encoding=encoding(out))
 
     write_file_atomic(path, write, overwrite=overwrite, recognise=_written_by_dcplan,
                       protect=protect)

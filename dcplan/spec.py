@@ -71,7 +71,9 @@ def _quantity(unit: str):
                              f"{limit:g} {unit}); check the number and its unit")
         return number
 
-    return BeforeValidator(convert)
+    # the schema shows what a study file may hold: a number in the canonical unit or a
+    # quantity string such as "7 %" or "40 MW" (converted by to_canonical)
+    return BeforeValidator(convert, json_schema_input_type=float | str)
 
 
 def _nonneg(value: float) -> float:
