@@ -689,13 +689,24 @@ def load_study(path: str | Path) -> Study:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([Problem(where, f"YAML syntax error: {short(problem).strip(chr(39))}",
+        problem = str(getattr(exc, "problem", None) or exc)
+        problem = problem if len(problem) <= 300 else problem[:300] + "..."
+        if isinstance(exc, _LimitError):
+            raise SpecError([Problem(where, problem, exc.fix)]) from None
+        raise SpecError([Problem(where, f"YAML syntax error: {problem}",
                                  "fix the indentation or quoting at that line")]) from None
     study = parse_study(data if data is not None else {}, str(path))
     study._base_dir = Path(path).resolve().parent
     study._source = str(path)
     return study
+
+
+class _LimitError(yaml.constructor.ConstructorError):
+    """A study file that is valid YAML but breaks a limit of study files (with its fix)."""
+
+    def __init__(self, problem: str, mark, fix: str):
+        super().__init__(None, None, problem, mark)
+        self.fix = fix
 
 
 class _StudyLoader(yaml.SafeLoader):
@@ -704,9 +715,11 @@ class _StudyLoader(yaml.SafeLoader):
     def construct_document(self, node):
         expanded = _expanded_size(node, {})
         if expanded > MAX_YAML_NODES:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"the document expands to {expanded:,.0f} values once its aliases "
-                f"(*name) are followed; at most {MAX_YAML_NODES:,} are allowed", node.start_mark)
+            raise _LimitError(
+                f"the document expands to {'at least ' if expanded >= 10 * MAX_YAML_NODES else ''}"
+                f"{expanded:,.0f} values once its aliases (*name) are followed; a study may "
+                f"expand to at most {MAX_YAML_NODES:,}", node.start_mark,
+                "write the values out, or use fewer nested aliases")
         return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):
@@ -718,9 +731,10 @@ class _StudyLoader(yaml.SafeLoader):
                     continue
                 if key_node.value in seen:
                     first = seen[key_node.value].start_mark.line + 1
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {short(key_node.value)} (first given on line "
-                        f"{first}); each key may appear once", key_node.start_mark)
+                    raise _LimitError(
+                        f"duplicate key {short(key_node.value)} (first given on line {first}); "
+                        "each key may appear once", key_node.start_mark,
+                        "keep one of the two entries")
                 seen[key_node.value] = key_node
         return super().construct_mapping(node, deep=deep)
 

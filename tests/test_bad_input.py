@@ -22,7 +22,7 @@ from dcplan import optimize
 from dcplan.checks import INF_MEANS_NO_LIMIT, check_inputs
 from dcplan.errors import DataError, DcplanError, SpecError
 from dcplan.spec import load_study, parse_study
-from dcplan.synthetic import make_inputs
+from dcplan.testing.synthetic import make_inputs
 
 BAD_VALUES = [np.nan, np.inf, -np.inf, 1e300, -1e300, 1e30]
 TIME_LIMIT_S = 10.0
