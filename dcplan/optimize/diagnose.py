@@ -23,7 +23,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from dcplan.optimize.highs_quiet import pass_arrays
+from dcplan.optimize.highs import handoff
 from dcplan.optimize.model import SitingModel, build_model
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,8 @@ def diagnose(sm: SitingModel, *, time_limit_s: float | None = 60.0, threads: int
 def _relax(el: SitingModel, constraints: list[str], time_limit_s: float, threads: int, seed: int,
            report) -> tuple[pd.DataFrame | None, str]:
     """Weighted elastic relaxation of the rows of ``constraints``; None when it has no solution."""
-    h = pass_arrays(el).highs
+    ho = handoff(el, compile_pyomo=False)
+    h = ho.highs
     names = el.row_family()
     labels = el.row_labels()
     wanted = set(constraints)
@@ -187,7 +188,7 @@ def _relax(el: SitingModel, constraints: list[str], time_limit_s: float, threads
         return None, method
     x = np.asarray(h.getSolution().col_value)[n_old:]
     records = []
-    for (r, _, w), s in zip(entries, x):
+    for (r, _, w), s in zip(entries, x, strict=False):
         if s > 1e-6:
             name, label = labels[r]
             family, _, _, factor, unit = RELAXABLE[name]
@@ -222,19 +223,19 @@ def _explain(sm: SitingModel, slacks: pd.DataFrame) -> list[str]:
         weight = float(group["weight"].sum())
         labels, values = list(group["label"]), group["slack"].to_numpy()
         if name == "target_gpus_min":
-            for (chip, year), s in zip(labels, values):
+            for (chip, year), s in zip(labels, values, strict=False):
                 need = _num(ds, "target_gpus", chip=chip, year=year)
                 items.append((weight, f"lower the {year} target of {need:,.0f} {chip} GPUs by {s:,.0f} GPUs"))
         elif name == "target_pflops_min":
-            for year, s in zip(labels, values):
+            for year, s in zip(labels, values, strict=False):
                 need = _num(ds, "target_pflops", year=year)
                 items.append((weight, f"lower the {year} compute target of {need:,.0f} PFLOPS by {s:,.0f} PFLOPS"))
         elif name == "capex_budget_max":
-            for year, s in zip(labels, values):
+            for year, s in zip(labels, values, strict=False):
                 budget = _num(ds, "capex_budget_usd", year=year)
                 items.append((weight, f"raise the {year} capex budget by {_usd(s)} (from {_usd(budget)})"))
         elif name == "carbon_cap_max":
-            for year, s in zip(labels, values):
+            for year, s in zip(labels, values, strict=False):
                 cap = _num(ds, "carbon_cap_t", year=year)
                 items.append((weight, f"raise the {year} carbon cap by {s:,.0f} t CO2 (from {cap:,.0f} t)"))
         elif name in ("water_cap_max", "land_max", "facility_peak_max", "build_rate_max", "it_before_permit"):
@@ -242,7 +243,7 @@ def _explain(sm: SitingModel, slacks: pd.DataFrame) -> list[str]:
         elif name in ("ic_capacity_max", "ic_phase_max", "ic_before_earliest"):
             items += [(weight, m) for m in _by_option(ds, name, labels, values)]
         elif name == "iso_share_max":
-            for (iso, year), s in zip(labels, values):
+            for (iso, year), s in zip(labels, values, strict=False):
                 share = float(ds.attrs.get("max_iso_share", 1.0))
                 items.append((weight, f"{iso} would have to hold {s:,.0f} MW more IT in {year} than the "
                                       f"{share:.0%} max_iso_share allows: raise max_iso_share"))
@@ -255,7 +256,7 @@ def _explain(sm: SitingModel, slacks: pd.DataFrame) -> list[str]:
             items.append((weight, f"require {math.ceil(s - 1e-6)} fewer site(s) than min_sites = "
                                   f"{int(ds.attrs.get('min_sites', 0))}"))
         elif name == "gpus_before_sale":
-            for (chip, year), s in zip(labels, values):
+            for (chip, year), s in zip(labels, values, strict=False):
                 first = int(_num(ds, "first_year", chip=chip))
                 items.append((weight, f"{s:,.0f} {chip} GPUs would be needed in {year}, before the chip is on "
                                       f"sale ({first}): move the target to {first} or later, or allow another chip"))

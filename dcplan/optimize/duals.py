@@ -3,7 +3,7 @@
 :func:`shadow_price_table` runs at solve time on the model just solved, and the table is
 stored in the plan (as ``dual_*`` variables along a ``dual_row`` dimension), so a plan read
 back from ``plan.nc`` carries its shadow prices without the optimiser. This module does not
-import :mod:`dcplan.optimize.solve`: the caller hands it the HiGHS model (``pass_arrays``).
+import :mod:`dcplan.optimize.solve`: the caller hands it the HiGHS model (a ``Handoff``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dcplan.optimize.registry import CONSTRAINTS, MEANING
 from dcplan.results import DUAL_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from dcplan.optimize.highs_quiet import ArrayModel
+    from dcplan.optimize.highs import Handoff
     from dcplan.optimize.model import SitingModel
 
 
@@ -48,7 +48,7 @@ def _actionable(label, dims: tuple[str, ...], used: dict[str, set]) -> bool:
     return all(str(p) in used[d] for p, d in zip(parts, dims, strict=False) if d in used)
 
 
-def shadow_price_table(sm: SitingModel, ho: ArrayModel, dataset: xr.Dataset, *,
+def shadow_price_table(sm: SitingModel, ho: Handoff, dataset: xr.Dataset, *,
                        binding_tol: float = 1e-7) -> pd.DataFrame:
     """Duals by constraint and year, from the LP of ``sm`` with the plan's integers fixed.
 
@@ -56,8 +56,8 @@ def shadow_price_table(sm: SitingModel, ho: ArrayModel, dataset: xr.Dataset, *,
     ----------
     sm : SitingModel
         The model the plan was solved from.
-    ho : ArrayModel
-        ``sm`` passed to HiGHS in SitingModel order (:func:`dcplan.optimize.highs_quiet.pass_arrays`);
+    ho : Handoff
+        ``sm`` passed to HiGHS in SitingModel order (``handoff(sm, compile_pyomo=False)``);
         its bounds and integrality are changed here.
     dataset : xr.Dataset
         The plan's decisions ``site_open``, ``it_capacity_mw`` and ``interconnect_option``.

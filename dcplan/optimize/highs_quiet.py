@@ -16,16 +16,8 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import highspy
-import numpy as np
-
-from dcplan.errors import SolveError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from dcplan.optimize.model import SitingModel
 
 logger = logging.getLogger("dcplan.optimize")
 
@@ -70,37 +62,3 @@ def new_highs() -> highspy.Highs:
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
     return h
-
-
-@dataclass
-class ArrayModel:
-    """A SitingModel's own arrays passed to HiGHS (rows and columns in SitingModel order)."""
-
-    highs: highspy.Highs
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-
-
-def pass_arrays(sm: SitingModel) -> ArrayModel:
-    """Pass ``sm``'s matrix, bounds, costs and integrality to a quiet ``highspy.Highs``.
-
-    The same model :func:`dcplan.optimize.solve.handoff` builds with ``compile_pyomo=False``,
-    for the re-solves of the diagnosis and the shadow prices, which must not import the
-    solver driver that calls them.
-    """
-    A = sm.A.tocsc()
-    mult = np.select([sm.senses == "le", sm.senses == "ge"], [1, -1], 0)
-    row_lower = np.where(mult <= 0, sm.rhs, -np.inf)
-    row_upper = np.where(mult >= 0, sm.rhs, np.inf)
-    col_lower = np.asarray(sm.col_lower, dtype=float)
-    col_upper = np.asarray(sm.col_upper, dtype=float)
-    h = new_highs()
-    status = h.passModel(
-        sm.n_col, A.shape[0], A.nnz, 1, 1, float(sm.cost_offset),
-        np.ascontiguousarray(sm.cost, dtype=float), col_lower, col_upper, row_lower, row_upper,
-        A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
-        sm.integrality.astype(np.int32),
-    )
-    if status == highspy.HighsStatus.kError:
-        raise SolveError("HiGHS rejected the model (passModel returned an error)", status="error")
-    return ArrayModel(h, col_lower, col_upper)

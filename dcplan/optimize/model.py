@@ -256,7 +256,7 @@ class Matrix:
             idx = np.nonzero(mask)
             cols = [np.asarray(self.coords[d], dtype=object)[idx[AX.index(d)]] for d in dims]
             if len(dims) > 1:
-                labels = list(zip(*cols))
+                labels = list(zip(*cols, strict=False))
             else:
                 labels = list(cols[0]) if dims else [None] * int(mask.sum())
         n = int(np.count_nonzero(mask))
@@ -413,7 +413,8 @@ def domains(b: Builder) -> Domains:
     block = float(m.inputs.attrs["block_mw"])
     elastic = b.opt.elastic
     compat = m.coef("compatible").astype(bool) if on("compatibility") else np.ones(m.shape(("chip", "cooling")), bool)
-    on_sale = y >= m.coef("first_year") if on("chip_first_year") and not elastic else np.ones(m.shape(("chip", "year")), bool)
+    on_sale = (y >= m.coef("first_year") if on("chip_first_year") and not elastic
+               else np.ones(m.shape(("chip", "year")), bool))
     # IT may be online once the permit is in hand and the hall is built (construction lead)
     it_start = m.coef("it_earliest_year") if on("permit") else np.full(m.shape(("site", "cooling")), first)
     it_start = np.broadcast_to(it_start, m.shape(("site", "cooling"))).astype(float)
@@ -440,7 +441,8 @@ def domains(b: Builder) -> Domains:
     if elastic:
         # diagnosis: the link needs some finite M; far above anything a target could use
         scale = _fleet_scale_mw(m)
-        site_cap = np.full(site_cap.shape, 10.0 * max(scale, float(np.nanmax(np.where(np.isfinite(land), land, 0.0)))) + block)
+        largest_land = float(np.nanmax(np.where(np.isfinite(land), land, 0.0)))
+        site_cap = np.full(site_cap.shape, 10.0 * max(scale, largest_land) + block)
     missing = ~np.isfinite(site_cap).all(axis=4)[:, 0, 0, 0]
     if missing.any():
         names = [m.coords["site"][i] for i in np.nonzero(missing)[0]]
@@ -598,7 +600,7 @@ def add_fleet_rounding(b: Builder) -> None:
     labels = [("+".join(m.coords["cooling"][k] for k in subset), int(m.years[t])) for subset, t, _ in rows]
     pos = m.add_rows("it_fleet_min", ("cooling_set", "year"), np.ones(len(rows), bool), "ge",
                      np.asarray([r[2] for r in rows]), labels=labels)
-    for row, (subset, t, _) in zip(pos, rows):
+    for row, (subset, t, _) in zip(pos, rows, strict=False):
         cols = c.it_blocks[:, 0, list(subset), 0, t].reshape(-1)
         m.terms(np.full(cols.shape, row), cols, 1.0)
 
@@ -772,7 +774,7 @@ def add_iso_share(b: Builder) -> None:
     names, idx = np.unique(iso, return_inverse=True)
     has = np.zeros((len(names), m.sizes["year"]), bool)
     np.logical_or.at(has, idx, (c.it_blocks >= 0).any(axis=(1, 2, 3)))
-    labels = [(str(names[i]), int(m.years[t])) for i, t in zip(*np.nonzero(has))]
+    labels = [(str(names[i]), int(m.years[t])) for i, t in zip(*np.nonzero(has), strict=False)]
     rows = m.add_rows("iso_share_max", ("iso", "year"), has, "le", 0.0, labels=labels)
     site_rows = rows[idx].reshape(m.sizes["site"], 1, 1, 1, m.sizes["year"])
     m.terms(site_rows, c.it_blocks, d.block_mw)
@@ -839,11 +841,11 @@ def _finish(b: Builder) -> SitingModel:
         mask = fam.pos >= 0
         idx = np.nonzero(mask)
         cols = [np.asarray(m.coords[d], dtype=object)[idx[AX.index(d)]] for d in fam.dims]
-        labels = list(zip(*cols)) if len(fam.dims) > 1 else list(cols[0])
+        labels = list(zip(*cols, strict=False)) if len(fam.dims) > 1 else list(cols[0])
         var = pyo.Var(labels, domain=_KIND[fam.kind], dense=True)
         model.add_component(fam.name, var)
         vardata.extend(var.values())
-    for v, lo, hi in zip(vardata, lb.tolist(), ub.tolist()):
+    for v, lo, hi in zip(vardata, lb.tolist(), ub.tolist(), strict=False):
         v.setlb(lo)
         v.setub(None if hi == np.inf else hi)
 
@@ -865,15 +867,18 @@ def _finish(b: Builder) -> SitingModel:
             expr = LinearExpression(constant=0.0, linear_coefs=data[lo_i:hi_i],
                                     linear_vars=[vardata[j] for j in indices[lo_i:hi_i]])
             rhs_i = rhs_list[i]
-            rows[label] = expr <= rhs_i if fam.sense == "le" else (expr >= rhs_i if fam.sense == "ge" else expr == rhs_i)
+            rows[label] = (expr <= rhs_i if fam.sense == "le"
+                           else (expr >= rhs_i if fam.sense == "ge" else expr == rhs_i))
         if not fam.dims:
             if rows:
                 model.add_component(fam.name, pyo.Constraint(expr=next(iter(rows.values()))))
             continue
-        model.add_component(fam.name, pyo.Constraint(list(rows), rule=lambda _m, *i, _r=rows: _r[i if len(i) > 1 else i[0]]))
+        model.add_component(fam.name, pyo.Constraint(list(rows),
+                                                     rule=lambda _m, *i, _r=rows: _r[i if len(i) > 1 else i[0]]))
     nz = np.nonzero(cost)[0]
     model.objective = pyo.Objective(
-        expr=LinearExpression(constant=0.0, linear_coefs=cost[nz].tolist(), linear_vars=[vardata[j] for j in nz.tolist()]),
+        expr=LinearExpression(constant=0.0, linear_coefs=cost[nz].tolist(),
+                              linear_vars=[vardata[j] for j in nz.tolist()]),
         sense=pyo.minimize,
     )
     # empty rows carry no information for the solver; drop them from the array view too
@@ -881,7 +886,7 @@ def _finish(b: Builder) -> SitingModel:
         new_index = np.cumsum(keep_rows) - 1
         for fam in m.rows.values():
             kept = keep_rows[fam.start:fam.stop]
-            fam.labels = [lab for lab, k in zip(fam.labels, kept) if k]
+            fam.labels = [lab for lab, k in zip(fam.labels, kept, strict=False) if k]
             start = int(new_index[fam.start - 1] + 1) if fam.start > 0 else 0
             fam.start, fam.stop = start, start + int(kept.sum())
         A = A[keep_rows]

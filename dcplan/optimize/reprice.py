@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dcplan.optimize.duals import shadow_price_table
-from dcplan.optimize.highs_quiet import pass_arrays
+from dcplan.optimize.highs import handoff
 from dcplan.optimize.model import build_model
 
 
@@ -29,4 +29,5 @@ def shadow_prices(plan, *, binding_tol: float = 1e-7) -> pd.DataFrame:
     """
     skip = tuple(filter(None, str(plan.dataset.attrs.get("skip", "")).split(",")))
     sm = build_model(plan.inputs, skip=skip)
-    return shadow_price_table(sm, pass_arrays(sm), plan.dataset, binding_tol=binding_tol)
+    return shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset,
+                              binding_tol=binding_tol)
