@@ -19,15 +19,15 @@ name: {name_json}
 description: Starter study - replace with the question this study answers.
 
 # Planning years (inclusive) and the real discount rate used for the NPV objective.
-horizon: {{first_year: 2026, last_year: 2031, discount_rate: "7 %"}}
+horizon: {{first_year: 2026, last_year: 2032, discount_rate: "7 %"}}
 
 # What must be online: GPUs of a chip from a year on (see `dcplan data list` for chips.csv).
 # Leave room for permits and construction (about 18 months) before the first target.
-# Targets may also be written as compute, e.g. compute: [{{year: 2030, dense_pflops: "2 EFLOPS"}}].
+# Targets may also be written as compute, e.g. compute: [{{year: 2031, dense_pflops: "2 EFLOPS"}}].
 fleet:
   gpus:
-    - {{year: 2029, chip: h100_sxm, gpus: 10000}}
-    - {{year: 2030, chip: h100_sxm, gpus: 20000}}
+    - {{year: 2030, chip: h100_sxm, gpus: 10000}}
+    - {{year: 2031, chip: h100_sxm, gpus: 20000}}
 
 # Candidate sites. Inline sites need only an id and coordinates; state prices, climate,
 # grid and water data are looked up from the shipped tables. To draw candidates from the

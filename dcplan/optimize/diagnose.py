@@ -223,9 +223,13 @@ def _explain(sm: SitingModel, slacks: pd.DataFrame) -> list[str]:
         weight = float(group["weight"].sum())
         labels, values = list(group["label"]), group["slack"].to_numpy()
         if name == "target_gpus_min":
+            by_chip: dict[str, list] = {}
             for (chip, year), s in zip(labels, values, strict=False):
-                need = _num(ds, "target_gpus", chip=chip, year=year)
-                items.append((weight, f"lower the {year} target of {need:,.0f} {chip} GPUs by {s:,.0f} GPUs"))
+                by_chip.setdefault(chip, []).append((int(year), s))
+            for chip, rows in by_chip.items():
+                parts = [f"{year} ({_num(ds, 'target_gpus', chip=chip, year=year):,.0f}) by {s:,.0f}"
+                         for year, s in rows]
+                items.append((weight, f"lower the {chip} GPU target of " + ", ".join(parts) + " GPUs"))
         elif name == "target_pflops_min":
             for year, s in zip(labels, values, strict=False):
                 need = _num(ds, "target_pflops", year=year)

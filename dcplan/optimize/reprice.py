@@ -29,5 +29,4 @@ def shadow_prices(plan, *, binding_tol: float = 1e-7) -> pd.DataFrame:
     """
     skip = tuple(filter(None, str(plan.dataset.attrs.get("skip", "")).split(",")))
     sm = build_model(plan.inputs, skip=skip)
-    return shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset,
-                              binding_tol=binding_tol)
+    return shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset, binding_tol=binding_tol)
