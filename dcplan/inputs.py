@@ -471,11 +471,14 @@ def capital_factors(study: Study, chips: pd.DataFrame) -> xr.Dataset:
         {
             "capital_factor_gpu": (("chip", "year"), economics.capital_factor(years, first, rate, gpu_life, method),
                                    attrs("GPUs")),
-            "capital_factor_facility": (("year",), economics.capital_factor(years, first, rate, life.facility_yr, method),
+            "capital_factor_facility": (("year",),
+                                        economics.capital_factor(years, first, rate, life.facility_yr, method),
                                         attrs("facility")),
             "capital_factor_site": (("year",), economics.capital_factor(years, first, rate, life.site_yr, method),
                                     attrs("site opening")),
-            "capital_factor_interconnect": (("year",), economics.capital_factor(years, first, rate, life.interconnect_yr, method),
+            "capital_factor_interconnect": (("year",),
+                                            economics.capital_factor(years, first, rate, life.interconnect_yr,
+                                                                     method),
                                             attrs("interconnect")),
         },
         coords={"chip": list(chips.index), "year": years},
@@ -516,8 +519,10 @@ def target_arrays(study: Study, chips: pd.DataFrame) -> xr.Dataset:
     return xr.Dataset(
         {
             "target_gpus": (("chip", "year"), gpus, {"units": "GPU", "long_name": "GPUs that must be online"}),
-            "target_pflops": (("year",), pflops, {"units": "PFLOPS", "long_name": "dense BF16 compute that must be online"}),
-            "target_chip_allowed": (("chip",), allowed, {"units": "1", "long_name": "chip counts toward target_pflops"}),
+            "target_pflops": (("year",), pflops,
+                              {"units": "PFLOPS", "long_name": "dense BF16 compute that must be online"}),
+            "target_chip_allowed": (("chip",), allowed,
+                                    {"units": "1", "long_name": "chip counts toward target_pflops"}),
         },
         coords={"chip": chip_ids, "year": years},
     )
@@ -594,15 +599,18 @@ def build_inputs(
     money = capital_factors(study, chips)
     chip_vars = xr.Dataset(
         {
-            "rack_kw": (("chip",), chips["rack_kw"].to_numpy(float), {"units": "kW", "long_name": "rack power at nameplate"}),
-            "gpus_per_rack": (("chip",), chips["gpus_per_rack"].to_numpy(float), {"units": "1", "long_name": "GPUs per rack"}),
+            "rack_kw": (("chip",), chips["rack_kw"].to_numpy(float),
+                        {"units": "kW", "long_name": "rack power at nameplate"}),
+            "gpus_per_rack": (("chip",), chips["gpus_per_rack"].to_numpy(float),
+                              {"units": "1", "long_name": "GPUs per rack"}),
             "dense_pflops": (("chip",), chips["dense_bf16_tflops"].to_numpy(float) / 1000.0,
                              {"units": "PFLOPS", "long_name": "dense BF16 compute per GPU"}),
             "gpu_capex_usd": (("chip",), chips["price_usd_per_gpu"].to_numpy(float),
                               {"units": "USD", "long_name": "price per GPU incl. server and network share"}),
             "service_life_yr": (("chip",), chips["service_life_yr"].to_numpy(float),
                                 {"units": "year", "long_name": "service life"}),
-            "first_year": (("chip",), chips["first_year"].to_numpy(int), {"units": "1", "long_name": "first year available"}),
+            "first_year": (("chip",), chips["first_year"].to_numpy(int),
+                           {"units": "1", "long_name": "first year available"}),
         },
         coords={"chip": list(chips.index)},
     )

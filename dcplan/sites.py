@@ -376,7 +376,6 @@ def enrich_sites(gdf: gpd.GeoDataFrame, tables: RegionTables | None = None) -> g
         raise DataError([Problem("sites", "the sites have no CRS", "set EPSG:4326")])
     out = out.to_crs(CRS)
     out["lat"], out["lon"] = out.geometry.y.to_numpy(), out.geometry.x.to_numpy()
-    n = len(out)
     fill: dict[str, object] = {}
 
     located = _locate_counties(out, tables.counties)

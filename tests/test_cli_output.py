@@ -243,3 +243,24 @@ def test_netcdf_outputs_are_compressed_and_readable_by_others(study_file, tmp_pa
         if ds[name].dtype.kind == "f":
             np.testing.assert_array_equal(back[name].values, ds[name].values)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_progress_in_a_narrow_terminal_keeps_the_clock_whole(monkeypatch):
+    import io
+    import re
+
+    from rich.console import Console
+
+    from dcplan import cli
+
+    buffer = io.StringIO()
+    terminal = Console(file=buffer, force_terminal=True, width=80, color_system=None)
+    monkeypatch.setattr(cli, "err_console", terminal)
+    long_detail = "SitingModel(1,000 sites x 10 years: 2,310,000 columns (900,000 integer), " * 3
+    with cli._phases(quiet=False) as report:
+        report("build", {"phase": "build", "detail": long_detail, "done": True})
+    text = buffer.getvalue()
+    lines = [line for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).splitlines() if "build" in line]
+    assert lines and all(len(line) <= 80 for line in lines)
+    assert re.search(r"\d:\d\d:\d\d\s*$", lines[-1]), lines[-1]  # the elapsed time, not "0:0…"
+    assert "…" in lines[-1]  # the detail gave way

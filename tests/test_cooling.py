@@ -1,6 +1,5 @@
 """Cooling technologies: hourly model, Green Grid metrics and climate acceptance checks."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -127,7 +127,8 @@ def test_read_onebuilding_small_file(tmp_path):
     cols = ("country,state,city,wmo,source,latitude,longitude,timezone,elevation,"
             "ashrae_climate_zone,heating_design_db_c,cooling_design_db_c,hdd18,cdd10")
     good = "USA,TX,Houston.Bush,722430,SRC,29.98,-95.36,-6,29,2A - Hot - Humid,1.5,35.6,570,4430"
-    cold = "USA,AK,Barrow,700260,SRC,71.3,-156.8,-9,10,8A - ASHRAE Climate Zone could not be determined,-40,15,11000,100"
+    cold = ("USA,AK,Barrow,700260,SRC,71.3,-156.8,-9,10,8A - ASHRAE Climate Zone could not be determined,"
+            "-40,15,11000,100")
     (tmp_path / "s.csv").write_text("\n".join([cols, good, cold]) + "\n")
     st = stations.read_onebuilding_stations(tmp_path / "s.csv")
     assert list(st.station_id) == ["722430", "700260"]

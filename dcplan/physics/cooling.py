@@ -160,7 +160,7 @@ def _values(da, mask):
     if "cooling" in da.dims:
         return {str(k): (v.item() if hasattr(v, "item") else v)
                 for k, v in zip(da["cooling"].values[mask.values],
-                                                 da.values[mask.values])}
+                                                 da.values[mask.values], strict=False)}
     return da.item()
 
 
@@ -293,14 +293,14 @@ def _liquid_fractions(ids, rows, liquid_heat_fraction):
         vals = [float(liquid_heat_fraction.sel(cooling=i)) for i in ids]
     elif isinstance(liquid_heat_fraction, Mapping):
         vals = [float(liquid_heat_fraction.get(i, r["liquid_heat_fraction"]))
-                for i, r in zip(ids or [None], rows)]
+                for i, r in zip(ids or [None], rows, strict=False)]
     else:
         vals = [float(liquid_heat_fraction)] * len(rows)
     for v in vals:
         if not 0.0 <= v <= 1.0:
             raise ValueError(f"liquid_heat_fraction must lie in [0, 1], got {v}")
     # a technology without a liquid path cannot take liquid heat
-    return [v if r["liquid_heat_fraction"] > 0 else 0.0 for v, r in zip(vals, rows)]
+    return [v if r["liquid_heat_fraction"] > 0 else 0.0 for v, r in zip(vals, rows, strict=False)]
 
 
 def _humid_mask(tdb, twb, pressure, rows):
@@ -333,7 +333,7 @@ def _hourly_numpy(rows, lfs, tdb, twb, pressure):
     twb = np.minimum(twb, tdb)
     humid = _humid_mask(tdb, twb, pressure, rows)
     mechs, waters = [], []
-    for p, lf in zip(rows, lfs):
+    for p, lf in zip(rows, lfs, strict=False):
         m, w = _tech_kernel(p, tdb, twb, humid.get(p["econ_max_dewpoint_c"]), lf)
         mechs.append(np.broadcast_to(m, tdb.shape))
         waters.append(np.broadcast_to(w, tdb.shape))

@@ -34,8 +34,6 @@ References
 
 from __future__ import annotations
 
-import numpy as np
-
 from dcplan.physics.chips import _check
 
 __all__ = [

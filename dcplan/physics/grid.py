@@ -323,14 +323,3 @@ def permit_year(permit_lead_time_yr, start_year):
     if np.any(lead < 0):
         raise ValueError("permit_lead_time_yr must be >= 0")
     return earliest_year(start_year, permit_lead_time_yr)
-
-
-def genset_nonemergency_hours(virginia):
-    """Non-emergency hours a year backup generators may run (excluding testing). [h/yr]
-
-    Federal NSPS IIII / NESHAP ZZZZ: <= 50 h/yr non-emergency within 100 h/yr of
-    maintenance and testing; Virginia DEQ emergency-generator permits: 500 h/yr total
-    including emergencies and testing, no non-emergency hours beyond testing [5].
-    """
-    out = np.where(np.asarray(_data(virginia), dtype=bool), 0.0, GENSET_FEDERAL_NONEMERGENCY_H)
-    return _like(out, virginia)
