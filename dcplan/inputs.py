@@ -27,6 +27,8 @@ from dcplan.spec import Study
 logger = logging.getLogger(__name__)
 
 HOURS = 8760
+#: per-GPU cluster overheads in data/chips.csv (fabric, storage, management) [kW]
+CLUSTER_COLUMNS = ("network_kw_per_gpu", "storage_kw_per_gpu", "mgmt_kw_per_gpu")
 
 
 def _noop(event: str, info: dict | None = None) -> None:
@@ -60,6 +62,11 @@ def chip_table(study: Study) -> pd.DataFrame:
 
 def _fill_chip_defaults(table: pd.DataFrame) -> None:
     """Derive what a custom part may leave out; fail loudly where nothing sensible exists."""
+    catalog = read_chips()
+    for column in CLUSTER_COLUMNS:
+        # a custom part gets the catalog's typical (8-GPU node) share unless it gives one
+        if column in table:
+            table[column] = table[column].astype(float).fillna(catalog[column].median())
     if "liquid_heat_fraction" in table:
         # a custom part without a figure gets the catalog's typical cold-plate capture
         typical = read_chips()["liquid_heat_fraction"].median()
@@ -146,9 +153,12 @@ def _apply_site_overrides(gdf, study: Study):
 def site_weather(study: Study, sites) -> xr.Dataset:
     """Hourly dry- and wet-bulb per site: EPW files where given, else a synthetic year.
 
-    The synthetic typical year comes from the nearest station's design temperatures and
-    degree days (see :func:`dcplan.weather.synthetic_year`); it is a screening
-    approximation, so a site's ``weather_file`` (EPW) always wins.
+    Order of precedence: a site's own ``weather_file``; else, when the study names
+    ``weather.dir``, the nearest EPW station of that folder within
+    ``weather.max_distance_km``; else the synthetic typical year built from the nearest
+    station's design temperatures and degree days (:func:`dcplan.weather.synthetic_year`,
+    a screening approximation). ``weather_source`` and ``weather_distance_km`` record
+    which each site got.
     """
     from dcplan import weather
     from dcplan.spec import resolve_path
@@ -163,39 +173,62 @@ def site_weather(study: Study, sites) -> xr.Dataset:
         moisture.to_numpy(),
         sites["elevation_m"].to_numpy(float),
         sites.geometry.y.to_numpy(float),
+        lon=sites.geometry.x.to_numpy(float),
     )
     dry = np.array(year["temp_air_c"].transpose("site", "hour").to_numpy(), dtype=np.float32)
     wet = np.array(year["wet_bulb_c"].transpose("site", "hour").to_numpy(), dtype=np.float32)
     pressure = np.array(year["pressure_pa"].to_numpy(), dtype=float)
     source = np.array(["synthetic"] * len(sites), dtype=object)
+    distance = np.full(len(sites), np.nan)
+    files: dict[int, tuple] = {}
+    wcfg = getattr(study, "weather", None)
+    if wcfg is not None and wcfg.dir:
+        index = weather.epw_index(resolve_path(study, wcfg.dir))
+        if len(index):
+            ids, dist = weather.nearest_station(sites.geometry.y.to_numpy(float),
+                                                sites.geometry.x.to_numpy(float),
+                                                index.assign(station_id=index.index.astype(str)))
+            for i, (k, d) in enumerate(zip(ids, dist, strict=True)):
+                if d <= wcfg.max_distance_km:
+                    files[i] = (index["path"].iloc[int(k)], float(d), "weather.dir")
+        logger.info("weather.dir: %d of %d sites within %g km of an EPW station",
+                    len(files), len(sites), wcfg.max_distance_km)
     if "weather_file" in sites.columns:
-        problems = []
         for i, name in enumerate(sites["weather_file"]):
-            if not isinstance(name, str) or not name:
-                continue
-            path = resolve_path(study, name)
-            where = f"sites ({sites['site_id'].iloc[i]}).weather_file"
-            if not path.is_file():
-                problems.append(Problem(where, f"weather file {str(path)!r} does not exist",
-                                        "fix the path (relative to the study file) or remove it"))
-                continue
-            epw = weather.read_epw(path)
-            if epw.sizes["hour"] < HOURS:
-                problems.append(Problem(where, f"{path.name} has {epw.sizes['hour']} hours, not {HOURS}",
-                                        "use a full-year EPW/TMY file"))
-                continue
-            dry[i] = epw["temp_air_c"].to_numpy()[:HOURS]
-            wet[i] = epw["wet_bulb_c"].to_numpy()[:HOURS]
-            pressure[i] = float(epw["pressure_pa"].mean())
-            source[i] = path.name
-        if problems:
-            raise SpecError(problems)
+            if isinstance(name, str) and name:
+                files[i] = (resolve_path(study, name), 0.0, "weather_file")
+    problems = []
+    cache: dict = {}
+    for i, (path, dist, how) in sorted(files.items()):
+        where = (f"sites ({sites['site_id'].iloc[i]}).weather_file" if how == "weather_file"
+                 else f"weather.dir ({path})")
+        if not path.is_file():
+            problems.append(Problem(where, f"weather file {str(path)!r} does not exist",
+                                    "fix the path (relative to the study file) or remove it"))
+            continue
+        epw = cache.get(path)
+        if epw is None:
+            epw = cache[path] = weather.read_epw(path)
+        if epw.sizes["hour"] < HOURS:
+            problems.append(Problem(where, f"{path.name} has {epw.sizes['hour']} hours, not {HOURS}",
+                                    "use a full-year EPW/TMY file"))
+            continue
+        dry[i] = epw["temp_air_c"].to_numpy()[:HOURS]
+        wet[i] = epw["wet_bulb_c"].to_numpy()[:HOURS]
+        pressure[i] = float(epw["pressure_pa"].mean())
+        source[i] = path.name
+        distance[i] = dist
+    if problems:
+        raise SpecError(problems)
     return xr.Dataset(
         {
             "dry_bulb_c": (("site", "hour"), dry, {"units": "degC", "long_name": "dry-bulb temperature"}),
             "wet_bulb_c": (("site", "hour"), wet, {"units": "degC", "long_name": "wet-bulb temperature"}),
             "pressure_pa": (("site",), pressure, {"units": "Pa", "long_name": "mean barometric pressure"}),
             "weather_source": (("site",), source.astype(str), {"long_name": "EPW file or 'synthetic'"}),
+            "weather_distance_km": (("site",), distance,
+                                    {"units": "km", "long_name": "distance to the EPW station used "
+                                     "(0 for a site's own file, NaN for synthetic weather)"}),
         }
     )
 
@@ -255,8 +288,13 @@ def facility_coefficients(
 
     chip_ids = list(chips.index)
     techs = list(cooling.index)
-    it_kw = chip_physics.it_kw_per_gpu(chips["rack_kw"].to_numpy(float),
-                                       chips["gpus_per_rack"].to_numpy(float))
+    it_kw_rack = chip_physics.it_kw_per_gpu(chips["rack_kw"].to_numpy(float),
+                                            chips["gpus_per_rack"].to_numpy(float))
+    # cluster level (the default the optimiser sees): rack + the scalable unit's fabric,
+    # storage and management share per GPU (data/chips.csv, docs/physics-it.md)
+    it_kw = chip_physics.cluster_kw_per_gpu(
+        chips["rack_kw"].to_numpy(float), chips["gpus_per_rack"].to_numpy(float),
+        *(chips[c].to_numpy(float) for c in CLUSTER_COLUMNS))
 
     # Cooling: mechanical power and on-site water per unit IT, (site, cooling, hour),
     # computed in blocks of sites to bound memory; liquid technologies capture the
@@ -270,6 +308,7 @@ def facility_coefficients(
     pres_all = weather_ds["pressure_pa"].to_numpy()
     mech_np = np.empty((n_site, len(techs), HOURS), dtype=np.float32)
     water_np = np.empty((n_site, len(techs), HOURS), dtype=np.float32)
+    excursion = np.zeros((n_site, len(techs)))
     block = 128
     for start in range(0, n_site, block):
         stop = min(start + block, n_site)
@@ -278,6 +317,9 @@ def facility_coefficients(
             pressure_pa=pres_all[start:stop, None], liquid_heat_fraction=liquid or None,
         )
         mech_np[start:stop] = np.moveaxis(np.asarray(mech_b, dtype=np.float32), 0, 1)
+        excursion[start:stop] = cooling_physics.supply_dewpoint_excursion_hours(
+            cooling, dry_all[start:stop], wet_all[start:stop],
+            pressure_pa=pres_all[start:stop]).T
         water_np[start:stop] = np.moveaxis(np.asarray(water_b, dtype=np.float32), 0, 1)
 
     # Electrical-chain losses per unit of nameplate IT at each hour's load (chip, hour);
@@ -336,7 +378,11 @@ def facility_coefficients(
     ds = xr.Dataset(
         {
             "it_kw_per_gpu": (("chip",), np.asarray(it_kw, float),
-                              {"units": "kW", "long_name": "nameplate IT power per GPU incl. node and rack share"}),
+                              {"units": "kW", "long_name": "nameplate IT power per GPU at cluster "
+                               "level: rack + fabric, storage and management share"}),
+            "it_kw_per_gpu_rack": (("chip",), np.asarray(it_kw_rack, float),
+                                   {"units": "kW", "long_name": "nameplate IT power per GPU of "
+                                    "the GPU rack alone"}),
             "compatible": (("chip", "cooling"), np.asarray(compatible, bool),
                            {"units": "1", "long_name": "chip can be deployed with this cooling technology"}),
             "pue_annual": (sc, pue_annual.astype(float),
@@ -345,6 +391,9 @@ def facility_coefficients(
                          {"units": "1", "long_name": "design-hour PUE at peak IT load"}),
             "wue_l_per_kwh": (sc, wue.astype(float),
                               {"units": "L/kWh", "long_name": "site WUE: on-site water per IT energy"}),
+            "supply_dewpoint_excursion_h": (sc, excursion,
+                                            {"units": "h/year", "long_name": "hours the supply air "
+                                             "exceeds the ASHRAE A1 17 degC dew point"}),
             "facility_mwh_per_gpu_year": (scc, mwh_per_gpu.transpose(0, 2, 1).astype(float),
                                           {"units": "MWh", "long_name": "facility energy per GPU-year"}),
             "facility_peak_kw_per_gpu": (scc, peak_kw_per_gpu.transpose(0, 2, 1).astype(float),
@@ -570,6 +619,7 @@ def build_inputs(
         ds["load_fraction"] = load_ds["load_fraction"]
     ds["weather_source"] = (("site",), weather_ds["weather_source"].to_numpy(),
                             {"long_name": "EPW file or 'synthetic'"})
+    ds["weather_distance_km"] = weather_ds["weather_distance_km"].assign_coords(site=site_ids)
     ds = ds.assign_coords(
         site=site_ids,
         iso=("site", sites["iso"].astype(str).to_numpy()),
@@ -632,11 +682,15 @@ def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
     )
 
 
+#: variables where NaN carries a meaning (not read by the optimiser)
+_NAN_ALLOWED = ("weather_distance_km",)
+
+
 def _check_finite(ds: xr.Dataset) -> None:
     """No NaN may reach the optimiser; name the variable and the first bad labels."""
     problems = []
     for name, var in ds.data_vars.items():
-        if var.dtype.kind != "f":
+        if var.dtype.kind != "f" or name in _NAN_ALLOWED:
             continue
         bad = np.isnan(var.to_numpy())
         if bad.any():

@@ -70,6 +70,7 @@ def _fraction(value: float) -> float:
 
 
 KW = Annotated[float, _quantity("kW"), AfterValidator(_positive)]
+KWNonNeg = Annotated[float, _quantity("kW"), AfterValidator(_nonneg)]
 W = Annotated[float, _quantity("W"), AfterValidator(_positive)]
 MW = Annotated[float, _quantity("MW"), AfterValidator(_nonneg)]
 MWPos = Annotated[float, _quantity("MW"), AfterValidator(_positive)]
@@ -235,6 +236,11 @@ class ChipFields(Strict):
     )
     scenario: bool | None = Field(None, description="roadmap part (a scenario, not a product)")
     power_smoothing: bool | None = Field(None, description="rack-level power smoothing caps peaks")
+    network_kw_per_gpu: KWNonNeg | None = Field(
+        None, description="scale-out and storage fabric switches per GPU [kW] (cluster level)")
+    storage_kw_per_gpu: KWNonNeg | None = Field(None, description="storage appliances per GPU [kW]")
+    mgmt_kw_per_gpu: KWNonNeg | None = Field(
+        None, description="CPU management, head and login nodes per GPU [kW]")
 
 
 class CustomChip(ChipFields):
@@ -377,6 +383,18 @@ YearlyT = Tonnes | dict[Year, Tonnes]
 YearlyUSDPerT = USDPerT | dict[Year, USDPerT]
 
 
+class Weather(Strict):
+    """Where hourly weather comes from: real EPW files near a site, else a synthetic year."""
+
+    dir: str | None = Field(
+        None, description="folder of EPW files (.epw or .epw.gz, relative to the study); each "
+        "site uses the nearest one within max_distance_km, a synthetic year elsewhere"
+    )
+    max_distance_km: Annotated[float, _quantity("km"), Field(gt=0, le=1000)] = Field(
+        50.0, description="farthest an EPW station may be from a site to stand in for it"
+    )
+
+
 class Costs(Strict):
     """Cost assumptions (constant dollars)."""
 
@@ -439,6 +457,7 @@ class Study(Strict):
     workload: Workload = Field(default_factory=Workload)
     electrical: Electrical = Field(default_factory=Electrical)
     grid: Grid = Field(default_factory=Grid)
+    weather: Weather = Field(default_factory=Weather)
     costs: Costs = Field(default_factory=Costs)
     limits: Limits = Field(default_factory=Limits)
     solver: Solver = Field(default_factory=Solver)
