@@ -101,8 +101,11 @@ def validate(study: StudyArg) -> None:
     """Check a study file and report every problem at once."""
     from dcplan.spec import load_study
 
+    from dcplan.inputs import check_study
+
     try:
         parsed = load_study(study)
+        check_study(parsed)
     except (SpecError, DataError) as exc:
         raise _fail_input(exc) from None
     console.print(

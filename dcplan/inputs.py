@@ -115,7 +115,11 @@ def site_table(study: Study):
             water_stress=ref.max_water_stress,
             site_ids=ref.site_ids,
             limit=ref.limit,
+            limit_by=ref.limit_by,
         )
+        if ref.limit is not None:
+            logger.info("sites.catalog.limit %d kept by rule %r: %s", ref.limit, ref.limit_by,
+                        catalog["iso"].value_counts().to_dict())
         if catalog.empty:
             raise SpecError([Problem("sites.catalog", "the filters leave no catalog site",
                                      "loosen the filters (see `dcplan sites list`)")])
@@ -125,7 +129,9 @@ def site_table(study: Study):
         frames.append(site_io.enrich_sites(site_io.read_sites(path)))
     if spec.inline:
         records = [s.model_dump(exclude_none=True) for s in spec.inline]
-        frames.append(site_io.enrich_sites(site_io.sites_from_records(records)))
+        enriched = site_io.enrich_sites(site_io.sites_from_records(records))
+        _warn_inline_defaults(records, enriched)
+        frames.append(enriched)
     gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     gdf = _apply_site_overrides(gdf, study)
     site_io.validate_sites(gdf, source="sites")
@@ -147,6 +153,42 @@ def _apply_site_overrides(gdf, study: Study):
     if problems:
         raise SpecError(problems)
     return gdf
+
+
+def check_study(study: Study) -> None:
+    """The input-time checks of :func:`build_inputs` without the physics (for validate).
+
+    Raises the same :class:`SpecError` a run raises for chips that fit no allowed cooling
+    technology, and for bad chip or cooling overrides.
+    """
+    from dcplan.physics import racks
+
+    chips = chip_table(study)
+    cooling = cooling_table(study)
+    compatible = racks.compatible(
+        chips["rack_kw"].to_numpy(float)[:, None],
+        chips["air_coolable"].to_numpy(bool)[:, None],
+        cooling["max_rack_kw"].to_numpy(float)[None, :],
+        cooling["air_cooled_it"].to_numpy(bool)[None, :],
+    )
+    _check_placeable(chips, cooling, np.asarray(compatible, bool))
+
+
+#: site attributes that drive the plan; an inline site that leaves one out gets a warning
+#: naming the default it receives
+PLAN_DEFAULTS = ("headroom_mw", "headroom_year", "land_mw", "water_m3_per_yr", "max_grid_kv",
+                 "permit_lead_time_yr", "queue_study_yr")
+
+
+def _warn_inline_defaults(records: list[dict], enriched) -> None:
+    for i, rec in enumerate(records):
+        unset = [c for c in PLAN_DEFAULTS if c not in rec and c in enriched.columns]
+        if not unset:
+            continue
+        values = ", ".join(f"{c}={enriched[c].iloc[i]:g}" for c in unset)
+        logger.warning("sites.inline[%s] leaves %s unset and gets the default(s) %s; "
+                       "give them in the study if you know better", rec["site_id"],
+                       ", ".join(unset), values)
 
 
 # --------------------------------------------------------------------------- weather
@@ -640,6 +682,9 @@ def build_inputs(
             "max_sites": limits.max_sites if limits.max_sites is not None else len(site_ids),
             "max_iso_share": limits.max_iso_share if limits.max_iso_share is not None else 1.0,
             "shortfall_penalty_usd_per_gpu": study.fleet.shortfall_penalty_usd_per_gpu or 0.0,
+            "sites_limit_rule": ("none" if study.sites.catalog is None
+                                 or study.sites.catalog.limit is None
+                                 else f"{study.sites.catalog.limit} by {study.sites.catalog.limit_by}"),
         }
     )
     _check_finite(ds)
@@ -648,9 +693,18 @@ def build_inputs(
 
 
 def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
+    from dcplan.physics import electrical
+
     n = len(sites)
+    # redundancy: the electrical plant's share of capex scales with installed capacity;
+    # backup generators' test fuel (hours within the state's permit limit) joins fixed O&M
+    scheme = study.electrical.redundancy
+    redundancy_mult = electrical.redundancy_capex_multiplier(scheme)
+    total_h = _state_column(sites, "genset_total_h_per_yr")
+    fuel = electrical.genset_fuel_usd_per_mw_yr(electrical.genset_test_hours(total_h))
     capex = (
         cooling["facility_capex_usd_per_mw"].to_numpy(float)[None, :]
+        * redundancy_mult
         * study.costs.facility_capex_multiplier
         * sites.get("capex_multiplier", pd.Series(1.0, index=sites.index)).fillna(1.0).to_numpy(float)[:, None]
     )
@@ -675,8 +729,18 @@ def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
                               {"units": "USD", "long_name": "fixed cost of opening the site"}),
             "facility_capex_usd_per_mw": (("site", "cooling"), capex,
                                           {"units": "USD/MW", "long_name": "facility capex per IT MW"}),
-            "fixed_om_usd_per_mw_yr": (("cooling",), cooling["fixed_om_usd_per_mw_yr"].to_numpy(float),
-                                       {"units": "USD/MW/year", "long_name": "fixed O&M per IT MW"}),
+            "fixed_om_usd_per_mw_yr": (("cooling",), cooling["fixed_om_usd_per_mw_yr"].to_numpy(float)
+                                       * redundancy_mult + float(np.max(fuel)),
+                                       {"units": "USD/MW/year", "long_name": "fixed O&M per IT MW "
+                                        "(scaled with the redundancy scheme, plus generator test fuel)"}),
+            "electrical_capex_multiplier": ((), redundancy_mult,
+                                            {"units": "1", "long_name": f"facility capex of the {scheme} "
+                                             "scheme relative to the 2N reference"}),
+            "genset_mw_per_it_mw": ((), electrical.genset_installed_mw_per_it_mw(scheme),
+                                    {"units": "MW/MW", "long_name": "backup generator nameplate per IT MW"}),
+            "genset_fuel_usd_per_mw_yr": (("site",), np.broadcast_to(fuel, (n,)).astype(float),
+                                          {"units": "USD/MW/year", "long_name": "generator test "
+                                           "fuel per IT MW (hours within the state's permit limit)"}),
         },
         coords={"cooling": list(cooling.index)},
     )
@@ -684,6 +748,18 @@ def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
 
 #: variables where NaN carries a meaning (not read by the optimiser)
 _NAN_ALLOWED = ("weather_distance_km",)
+
+
+def _state_column(sites, column: str) -> np.ndarray:
+    """A column of data/regions/states.csv for each site's state (NaN where absent)."""
+    if column in sites.columns:
+        return sites[column].to_numpy(float)
+    from dcplan import sites as site_io
+
+    states = site_io._shipped_regions().states
+    if column not in states.columns:
+        return np.full(len(sites), np.nan)
+    return states[column].reindex(sites["state"].astype(str).to_numpy()).to_numpy(float)
 
 
 def _check_finite(ds: xr.Dataset) -> None:

@@ -328,7 +328,11 @@ class SiteCatalogRef(Strict):
     max_price_usd_per_mwh: USDPerMWh | None = Field(None, description="highest electricity price")
     max_water_stress: WaterStress | None = Field(None, description="worst water-stress class kept")
     site_ids: list[str] | None = Field(None, description="keep exactly these catalog ids")
-    limit: Annotated[int, Field(gt=0)] | None = Field(None, description="keep the first N after filtering")
+    limit: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="keep N after filtering, dealt round-robin over limit_by groups")
+    limit_by: Literal["iso", "state", "first"] = Field(
+        "iso", description="how limit keeps the filter's spread: round-robin over ISOs or "
+        "states (largest first, file order inside), or the first N rows")
 
 
 class SiteFields(Strict):
