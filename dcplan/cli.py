@@ -2,7 +2,7 @@
 
 Exit codes: 0 a plan was found within the gap (or the command succeeded); 1 bad input;
 2 the study is infeasible (the diagnosis is printed); 3 the time limit passed with no
-feasible plan, or the solver failed.
+feasible plan, or the solver failed; 4 the solver's plan failed its audit (nothing written).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rich.table import Column
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dcplan.errors import DataError, DcplanError, InfeasibleError, SolveError, SpecError
+from dcplan.errors import AuditError, DataError, DcplanError, InfeasibleError, SolveError, SpecError
 
 app = typer.Typer(
     name="dcplan",
@@ -35,7 +35,7 @@ data_app = typer.Typer(help="Rebuild or inspect the curated data tables.", no_ar
 app.add_typer(sites_app, name="sites")
 app.add_typer(data_app, name="data")
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_AUDIT = 0, 1, 2, 3, 4
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -195,6 +195,11 @@ def run(
         else:
             err_console.print(f"[bold red]infeasible:[/] {exc}")
         raise typer.Exit(EXIT_INFEASIBLE) from None
+    except AuditError as exc:
+        err_console.print("[bold red]audit failed:[/] the solver returned a plan that breaks the study's "
+                          "constraints; it is not reported and nothing was written:")
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_AUDIT) from None
     except SolveError as exc:
         err_console.print(f"[bold red]no plan:[/] {exc}")
         raise typer.Exit(EXIT_NO_PLAN) from None

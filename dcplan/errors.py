@@ -79,3 +79,13 @@ class SolveError(DcplanError, RuntimeError):
     def __init__(self, message: str, status: str = "error"):
         super().__init__(message)
         self.status = status
+
+
+class AuditError(SolveError):
+    """The solver returned a plan that breaks its own constraints when re-checked from the
+    outputs; ``plan`` (status ``audit_failed``) and ``audit`` are kept for inspection."""
+
+    def __init__(self, message: str, plan=None, audit=None):
+        super().__init__(message, status="audit_failed")
+        self.plan = plan
+        self.audit = audit

@@ -509,8 +509,56 @@ def grid_coefficients(study: Study, sites) -> xr.Dataset:
     keep = ["ic_capacity_mw", "ic_earliest_year", "ic_phase_mw_per_yr", "ic_capex_usd", "ic_kv"]
     ds = options[[v for v in keep if v in options]]
     ds["permit_year"] = (("site",), np.asarray(permit, dtype=int),
-                         {"units": "1", "long_name": "first year permits allow IT capacity online"})
+                         {"units": "calendar_year", "long_name": "first year permits allow IT capacity online"})
     return ds
+
+
+def construction_coefficients(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
+    """Construction lead per cooling and the first year IT can be online at each site.
+
+    The hall is built once the permit is in hand, so IT comes online
+    ``ceil(permit lead + construction)`` years after the study starts (one rounding, so that
+    a 1-year permit and an 18-month build give 3 years, not 2 + 2); power must also be
+    energised by then, which the interconnect options govern.
+    """
+    months = np.array([study.construction.by_cooling.get(k, study.construction.first_block_months)
+                       for k in cooling.index], dtype=float)
+    lead = sites["permit_lead_time_yr"].to_numpy(float)[:, None] + months[None, :] / 12.0
+    first = study.horizon.first_year
+    earliest = first + np.ceil(lead - 1e-9).astype(int)
+    return xr.Dataset(
+        {
+            "construction_yr": (("cooling",), months / 12.0,
+                                {"units": "year", "long_name": "construction of shell, plant and first IT block"}),
+            "it_earliest_year": (("site", "cooling"), earliest,
+                                 {"units": "calendar_year", "long_name": "first year IT may be online (permit + construction)"}),
+        },
+        coords={"site": sites["site_id"].astype(str).to_numpy(), "cooling": list(cooling.index)},
+    )
+
+
+def capital_factors(study: Study, chips: pd.DataFrame) -> xr.Dataset:
+    """NPV charged per USD of capital bought in each year, by asset (:mod:`dcplan.economics`)."""
+    from dcplan import economics
+
+    years = study.horizon.years
+    first, rate, method = study.horizon.first_year, study.horizon.discount_rate, study.costs.capital
+    life = study.costs.economic_life
+    attrs = lambda what: {"units": "1", "long_name": f"NPV charged per USD of {what} bought in the year ({method})"}  # noqa: E731
+    gpu_life = np.maximum(np.rint(chips["service_life_yr"].to_numpy(float)), 1.0)
+    return xr.Dataset(
+        {
+            "capital_factor_gpu": (("chip", "year"), economics.capital_factor(years, first, rate, gpu_life, method),
+                                   attrs("GPUs")),
+            "capital_factor_facility": (("year",), economics.capital_factor(years, first, rate, life.facility_yr, method),
+                                        attrs("facility")),
+            "capital_factor_site": (("year",), economics.capital_factor(years, first, rate, life.site_yr, method),
+                                    attrs("site opening")),
+            "capital_factor_interconnect": (("year",), economics.capital_factor(years, first, rate, life.interconnect_yr, method),
+                                            attrs("interconnect")),
+        },
+        coords={"chip": list(chips.index), "year": years},
+    )
 
 
 # --------------------------------------------------------------------------- money, targets
@@ -621,6 +669,8 @@ def build_inputs(
     targets = target_arrays(study, chips)
 
     site_vars = _site_variables(study, sites, cooling)
+    build_ds = construction_coefficients(study, sites, cooling)
+    money = capital_factors(study, chips)
     chip_vars = xr.Dataset(
         {
             "rack_kw": (("chip",), chips["rack_kw"].to_numpy(float), {"units": "kW", "long_name": "rack power at nameplate"}),
@@ -631,7 +681,8 @@ def build_inputs(
                               {"units": "USD", "long_name": "price per GPU incl. server and network share"}),
             "service_life_yr": (("chip",), chips["service_life_yr"].to_numpy(float),
                                 {"units": "year", "long_name": "service life"}),
-            "first_year": (("chip",), chips["first_year"].to_numpy(int), {"units": "1", "long_name": "first year available"}),
+            "first_year": (("chip",), chips["first_year"].to_numpy(int),
+                           {"units": "calendar_year", "long_name": "first year available"}),
         },
         coords={"chip": list(chips.index)},
     )
@@ -652,7 +703,7 @@ def build_inputs(
     )
     ds = xr.merge(
         [facility, load_ds[["load_mean_fraction", "load_peak_fraction"]], chip_vars, year_vars,
-         targets, site_vars, grid_ds.assign_coords(site=site_ids)],
+         targets, site_vars, grid_ds.assign_coords(site=site_ids), build_ds, money],
         compat="override",
         join="outer",
     )
@@ -667,9 +718,12 @@ def build_inputs(
         iso=("site", sites["iso"].astype(str).to_numpy()),
         state=("site", sites["state"].astype(str).to_numpy()),
         site_name=("site", sites["name"].astype(str).to_numpy()),
-        lat=("site", sites.geometry.y.to_numpy(float)),
-        lon=("site", sites.geometry.x.to_numpy(float)),
+        lat=("site", sites.geometry.y.to_numpy(float),
+             {"units": "degree", "standard_name": "latitude", "long_name": "latitude (north)"}),
+        lon=("site", sites.geometry.x.to_numpy(float),
+             {"units": "degree", "standard_name": "longitude", "long_name": "longitude (east)"}),
     )
+    ds["year"].attrs.update({"units": "calendar_year", "long_name": "planning year"})
     limits = study.limits
     ds.attrs.update(
         {
@@ -677,6 +731,10 @@ def build_inputs(
             "first_year": first,
             "last_year": study.horizon.last_year,
             "discount_rate": rate,
+            "capital_cost_method": study.costs.capital,
+            "facility_life_yr": study.costs.economic_life.facility_yr,
+            "site_life_yr": study.costs.economic_life.site_yr,
+            "interconnect_life_yr": study.costs.economic_life.interconnect_yr,
             "block_mw": limits.block_mw,
             "min_sites": limits.min_sites,
             "max_sites": limits.max_sites if limits.max_sites is not None else len(site_ids),
@@ -722,9 +780,9 @@ def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
             "land_mw": (("site",), sites["land_mw"].to_numpy(float),
                         {"units": "MW", "long_name": "IT MW the land can host"}),
             "water_cap_m3_per_yr": (("site",), water_cap,
-                                    {"units": "m**3", "long_name": "on-site water allowance per year"}),
+                                    {"units": "m**3/year", "long_name": "on-site water allowance per year"}),
             "max_build_mw_per_yr": (("site",), np.full(n, study.limits.max_build_mw_per_year),
-                                    {"units": "MW", "long_name": "IT MW commissioned per year at most"}),
+                                    {"units": "MW/year", "long_name": "IT MW commissioned per year at most"}),
             "site_open_usd": (("site",), np.full(n, study.costs.site_open_usd),
                               {"units": "USD", "long_name": "fixed cost of opening the site"}),
             "facility_capex_usd_per_mw": (("site", "cooling"), capex,

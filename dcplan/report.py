@@ -597,6 +597,12 @@ def plot_cost_breakdown(plan: Any, ax: Axes | Sequence[Axes] | None = None) -> F
     factor = discount.to_pandas()
     factor.index = factor.index.astype(int)
     npv = table.mul(factor.reindex(table.index).fillna(0.0), axis=0).sum()
+    if "capital_npv_usd" in ds:
+        # capital enters the objective as the study charges it (annuities, salvage or the
+        # full price), not as discounted cash
+        method = ds.attrs.get("capital_cost_method", "annuity")
+        capital = pd.Series({f"capex ({method})": float(ds["capital_npv_usd"].sum())})
+        npv = pd.concat([capital, npv.drop([c for c in npv.index if c.startswith("capex")])])
     penalty = _shortfall_penalty_npv(ds, float(npv.sum()))
     if penalty > 0:
         npv["shortfall penalty"] = penalty

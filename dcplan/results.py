@@ -25,22 +25,28 @@ DIMS5 = ("site", "chip", "cooling", "option", "year")
 
 #: output variables: dims, units, long_name
 OUTPUTS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "site_open": (("site",), "1", "site opened"),
+    "site_open": (("site",), "1", "site opened by the last year"),
+    "site_active": (("site", "year"), "1", "site open (opening cost paid) by the year"),
     "it_capacity_mw": (("site", "cooling", "year"), "MW", "installed IT capacity"),
     "gpus": (("site", "chip", "cooling", "year"), "GPU", "GPUs online"),
     "gpus_new": (("site", "chip", "cooling", "year"), "GPU", "GPUs deployed in the year"),
     "interconnect_option": (("site", "option"), "1", "interconnect option chosen"),
+    "interconnect_active": (("site", "option", "year"), "1", "interconnect option built (cost paid) by the year"),
     "interconnect_option_mw": (("site", "option", "year"), "MW", "interconnect MW energised per option"),
     "interconnect_mw": (("site", "year"), "MW", "interconnect MW energised"),
     "facility_peak_mw": (("site", "year"), "MW", "facility peak power of the GPUs online"),
     "energy_mwh": (("site", "year"), "MWh", "facility energy"),
     "water_m3": (("site", "year"), "m**3", "on-site water"),
     "co2_t": (("site", "year"), "t", "CO2 of the facility energy"),
-    "capex_usd": (("site", "year"), "USD", "capital spent"),
+    "capex_usd": (("site", "year"), "USD", "capital spent in the year (cash)"),
+    "capital_npv_usd": (("site", "year"), "USD", "net present cost charged for the capital bought in the year"),
     "opex_usd": (("site", "year"), "USD", "operating cost (energy, water, fixed O&M, carbon price)"),
     "shortfall_gpus": (("chip", "year"), "GPU", "GPUs short of target_gpus"),
     "shortfall_pflops": (("year",), "PFLOPS", "PFLOPS short of target_pflops"),
+    "levelised_usd_per_gpu_hour": (("site",), "USD/GPU/h", "net present cost per discounted GPU-hour online"),
 }
+
+HOURS_PER_YEAR = 8760.0
 
 _INPUT_DEFAULT_UNITS = {"compatible": "1", "target_chip_allowed": "1"}
 
@@ -50,30 +56,30 @@ def _in(ds: xr.Dataset, name: str) -> xr.DataArray:
     return ds[f"in_{name}"]
 
 
-def fixed_cost_years(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
-    """Year in which site-opening and interconnect fixed costs fall due (see formulation)."""
-    first, last = int(ds["year"].values[0]), int(ds["year"].values[-1])
-    t_open = _in(ds, "permit_year").clip(first, last).astype(int)
-    t_ic = _in(ds, "ic_earliest_year").clip(first, last).astype(int)
-    return t_open, t_ic
+def _added(cumulative: xr.DataArray) -> xr.DataArray:
+    """What a cumulative quantity gains in each year (the first year counts in full)."""
+    cumulative = cumulative.astype(float)
+    return cumulative - cumulative.shift(year=1, fill_value=0.0)
 
 
 def compute_flows(ds: xr.Dataset) -> dict[str, xr.DataArray]:
-    """Peak, energy, water, CO2, capex and opex per site and year, from GPUs and capacity."""
+    """Peak, energy, water, CO2, capex (cash and NPV charged) and opex per site and year."""
     g = ds["gpus"]
     energy = (g * _in(ds, "facility_mwh_per_gpu_year")).sum(("chip", "cooling"))
     water = (g * _in(ds, "water_m3_per_gpu_year")).sum(("chip", "cooling"))
     peak = (g * _in(ds, "facility_peak_kw_per_gpu")).sum(("chip", "cooling")) / 1e3
     co2 = energy * _in(ds, "co2_t_per_mwh")
     cap = ds["it_capacity_mw"]
-    added = cap - cap.shift(year=1, fill_value=0.0)
-    t_open, t_ic = fixed_cost_years(ds)
-    year = ds["year"]
-    capex = (
-        (added * _in(ds, "facility_capex_usd_per_mw")).sum("cooling")
-        + (ds["gpus_new"] * _in(ds, "gpu_capex_usd")).sum(("chip", "cooling"))
-        + ds["site_open"].astype(float) * _in(ds, "site_open_usd") * (year == t_open)
-        + (ds["interconnect_option"].astype(float) * _in(ds, "ic_capex_usd") * (year == t_ic)).sum("option")
+    facility = _added(cap) * _in(ds, "facility_capex_usd_per_mw")
+    gpus = ds["gpus_new"] * _in(ds, "gpu_capex_usd")
+    opening = _added(ds["site_active"]) * _in(ds, "site_open_usd")
+    interconnect = _added(ds["interconnect_active"]) * _in(ds, "ic_capex_usd")
+    capex = facility.sum("cooling") + gpus.sum(("chip", "cooling")) + opening + interconnect.sum("option")
+    capital_npv = (
+        (facility * _in(ds, "capital_factor_facility")).sum("cooling")
+        + (gpus * _in(ds, "capital_factor_gpu")).sum(("chip", "cooling"))
+        + opening * _in(ds, "capital_factor_site")
+        + (interconnect * _in(ds, "capital_factor_interconnect")).sum("option")
     )
     opex = (
         energy * (_in(ds, "electricity_usd_per_mwh") + _in(ds, "carbon_price_usd_per_t") * _in(ds, "co2_t_per_mwh"))
@@ -81,13 +87,28 @@ def compute_flows(ds: xr.Dataset) -> dict[str, xr.DataArray]:
         + (cap * _in(ds, "fixed_om_usd_per_mw_yr")).sum("cooling")
     )
     return {"facility_peak_mw": peak, "energy_mwh": energy, "water_m3": water, "co2_t": co2,
-            "capex_usd": capex, "opex_usd": opex}
+            "capex_usd": capex, "capital_npv_usd": capital_npv, "opex_usd": opex}
+
+
+def levelised_cost(ds: xr.Dataset) -> tuple[xr.DataArray, float]:
+    """Net present cost per discounted GPU-hour online, by site and for the fleet [USD/GPU/h].
+
+    Cost: capital charged (the study's capital method) plus discounted opex; the shortfall
+    penalty is left out (it buys no GPU-hour). NaN where a site has no GPU online.
+    """
+    df = _in(ds, "discount_factor")
+    cost = ds["capital_npv_usd"].sum("year") + (ds["opex_usd"] * df).sum("year")
+    hours = (ds["gpus"].sum(("chip", "cooling")) * df).sum("year") * HOURS_PER_YEAR
+    by_site = (cost / hours.where(hours > 0)).rename("levelised_usd_per_gpu_hour")
+    total_hours = float(hours.sum())
+    fleet = float(cost.sum()) / total_hours if total_hours > 0 else float("nan")
+    return by_site, fleet
 
 
 def npv_usd(ds: xr.Dataset) -> float:
-    """Objective recomputed from the plan: NPV of capex + opex + shortfall penalty [USD]."""
+    """Objective recomputed from the plan: capital charged + NPV of opex and penalty [USD]."""
     df = _in(ds, "discount_factor")
-    total = float(((ds["capex_usd"] + ds["opex_usd"]).sum("site") * df).sum())
+    total = float(ds["capital_npv_usd"].sum()) + float((ds["opex_usd"].sum("site") * df).sum())
     penalty = float(ds.attrs.get("shortfall_penalty_usd_per_gpu", 0.0) or 0.0)
     if penalty > 0:
         pflops = _in(ds, "dense_pflops").where(_in(ds, "target_chip_allowed").astype(bool) & (_in(ds, "dense_pflops") > 0))
@@ -215,7 +236,7 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     if "it_monotone" not in skip:
         a.check("it_monotone", "it_blocks_monotone", cap, cap.shift(year=1, fill_value=0.0), "ge")
     if "permit" not in skip:
-        a.check("permit", "permit_year", cap.where(year < _in(ds, "permit_year"), 0.0), 0.0, "le")
+        a.check("permit", "it_earliest_year", cap.where(year < _in(ds, "it_earliest_year"), 0.0), 0.0, "le")
     total_it = cap.sum("cooling")
     if "build_rate" not in skip:
         a.check("build_rate", "build_rate_max", total_it - total_it.shift(year=1, fill_value=0.0),
@@ -223,8 +244,12 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     if "land" not in skip:
         a.check("land", "land_max", total_it, _in(ds, "land_mw"), "le")
     opened = ds["site_open"].astype(bool)
+    active = ds["site_active"].astype(bool)
+    a.check("accounting", "site_open_is_last_active", opened.astype(float), active.isel(year=-1).astype(float), "eq", 0.5)
     if "site_open" not in skip:
-        a.check("site_open", "site_open_capacity", total_it.where(~opened, 0.0), 0.0, "le")
+        a.check("site_open", "site_open_capacity", total_it.where(~active, 0.0), 0.0, "le")
+        a.check("site_open", "site_active_monotone", active.astype(float),
+                active.astype(float).shift(year=1, fill_value=0.0), "ge", 0.5)
     if "site_count" not in skip:
         n_open = xr.DataArray(float(opened.sum()))
         lo = float(attrs.get("min_sites", 0) or 0)
@@ -237,6 +262,9 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
         a.check("facility_peak", "facility_peak_max", flows["facility_peak_mw"], ds["interconnect_mw"], "le")
     icm = ds["interconnect_option_mw"]
     sel = ds["interconnect_option"].astype(bool)
+    ic_on = ds["interconnect_active"].astype(bool)
+    a.check("accounting", "interconnect_option_is_last_active", sel.astype(float),
+            ic_on.isel(year=-1).astype(float), "eq", 0.5)
     a.check("interconnect", "interconnect_mw_sum", ds["interconnect_mw"], icm.sum("option"), "eq")
     if "ic_lead" not in skip:
         a.check("ic_lead", "ic_earliest_year", icm.where(year < _in(ds, "ic_earliest_year"), 0.0), 0.0, "le")
@@ -246,10 +274,12 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     if "ic_monotone" not in skip:
         a.check("ic_monotone", "ic_mw_monotone", icm, prev, "ge")
     if "ic_capacity" not in skip:
-        a.check("ic_capacity", "ic_capacity_max", icm, _in(ds, "ic_capacity_mw") * sel, "le")
+        a.check("ic_capacity", "ic_capacity_max", icm, _in(ds, "ic_capacity_mw") * ic_on, "le")
     if "ic_choice" not in skip:
         limit = opened.astype(float) if "site_open" not in skip else 1.0
         a.check("ic_choice", "ic_choice_max", sel.sum("option"), limit, "le", 0.5)
+        a.check("ic_choice", "ic_active_monotone", ic_on.astype(float),
+                ic_on.astype(float).shift(year=1, fill_value=0.0), "ge", 0.5)
     if "water_cap" not in skip:
         a.check("water_cap", "water_cap_max", flows["water_m3"], _in(ds, "water_cap_m3_per_yr"), "le", 1.0)
     if "capex_budget" not in skip:
@@ -307,12 +337,16 @@ class Plan:
             return values.squeeze(axis=axes) if axes else values
 
         block = float(inputs.attrs["block_mw"])
+        active = arr("site_active", ("site", "year"), rounding=True) > 0.5
+        ic_active = arr("ic_active", ("site", "option", "year"), rounding=True) > 0.5
         data = {
-            "site_open": arr("site_open", ("site",), rounding=True) > 0.5,
+            "site_open": active[:, -1],
+            "site_active": active,
             "it_capacity_mw": arr("it_blocks", ("site", "cooling", "year"), rounding=True) * block,
             "gpus": arr("gpus", ("site", "chip", "cooling", "year"), 1e3),
             "gpus_new": arr("gpus_new", ("site", "chip", "cooling", "year"), 1e3),
-            "interconnect_option": arr("ic_select", ("site", "option"), rounding=True) > 0.5,
+            "interconnect_option": ic_active[:, :, -1],
+            "interconnect_active": ic_active,
             "interconnect_option_mw": arr("ic_mw", ("site", "option", "year")),
             "shortfall_gpus": arr("shortfall_gpus", ("chip", "year"), 1e3),
             "shortfall_pflops": arr("shortfall_pflops", ("year",), 1e3),
@@ -329,6 +363,9 @@ class Plan:
         ds.attrs = attrs
         for name, value in compute_flows(ds).items():
             ds[name] = value.transpose(*OUTPUTS[name][0])
+        by_site, fleet = levelised_cost(ds)
+        ds["levelised_usd_per_gpu_hour"] = by_site
+        ds.attrs["levelised_usd_per_gpu_hour"] = fleet
         _stamp(ds)
         return cls(ds)
 
@@ -460,7 +497,8 @@ class Plan:
         out["gpus"] = ds["gpus"].sum(("site", "chip", "cooling")).values
         out["gpus_new"] = ds["gpus_new"].sum(("site", "chip", "cooling")).values
         out["pflops"] = (ds["gpus"].sum(("site", "cooling")) * ds["in_dense_pflops"]).sum("chip").values
-        for name in ("interconnect_mw", "facility_peak_mw", "energy_mwh", "water_m3", "co2_t", "capex_usd", "opex_usd"):
+        for name in ("interconnect_mw", "facility_peak_mw", "energy_mwh", "water_m3", "co2_t", "capex_usd",
+                     "capital_npv_usd", "opex_usd"):
             out[name] = ds[name].sum("site").values
         out["shortfall_gpus"] = ds["shortfall_gpus"].sum("chip").values
         return out
@@ -475,7 +513,8 @@ class Plan:
         ds = self.dataset
         verdict = self._audit or self.audit()
         years = self.summary().reset_index()
-        keys = ("status", "objective_usd", "dual_bound_usd", "bound_source", "mip_gap", "solve_seconds",
+        keys = ("status", "objective_usd", "dual_bound_usd", "bound_source", "mip_gap", "capital_cost_method",
+                "levelised_usd_per_gpu_hour", "solve_seconds",
                 "start_seconds", "build_seconds",
                 "handoff_seconds", "mip_rel_gap", "time_limit_s", "threads", "seed", "n_columns", "n_rows", "n_nonzeros")
         out = {"study": ds.attrs.get("study_name", "")}
@@ -483,6 +522,10 @@ class Plan:
         chosen = ds["site"].values[ds["site_open"].values.astype(bool)]
         out["sites_opened"] = int(len(chosen))
         out["sites"] = [str(s) for s in chosen]
+        if "levelised_usd_per_gpu_hour" in ds:
+            lcoc = ds["levelised_usd_per_gpu_hour"].sel(site=chosen)
+            out["levelised_usd_per_gpu_hour_by_site"] = {str(s): _jsonable(v) for s, v in
+                                                         zip(lcoc["site"].values, lcoc.values)}
         out["years"] = [{k: _jsonable(v) for k, v in row.items()} for row in years.to_dict("records")]
         out["audit"] = verdict.to_dict()
         return out
@@ -521,7 +564,8 @@ class Plan:
             msg = f"no plan.nc in {path}; is it the output folder of a finished run?"
             raise FileNotFoundError(msg)
         ds = xr.load_dataset(file, engine=ENGINE)
-        for name in ("site_open", "interconnect_option", "in_compatible", "in_target_chip_allowed"):
+        for name in ("site_open", "site_active", "interconnect_option", "interconnect_active",
+                     "in_compatible", "in_target_chip_allowed"):
             if name in ds and ds[name].dtype != bool:
                 ds[name] = ds[name].astype(bool)
         plan = cls(ds)

@@ -399,6 +399,21 @@ class Weather(Strict):
     )
 
 
+LifeYears = Annotated[float, _quantity("yr"), Field(gt=0, le=100)]
+
+
+class EconomicLife(Strict):
+    """Economic lives of the long-lived assets (GPUs use their chip's service_life_yr)."""
+
+    facility_yr: LifeYears = Field(
+        20.0, description="data hall and its M&E plant (ASHRAE median service lives, 20-25 yr)"
+    )
+    site_yr: LifeYears = Field(30.0, description="land, civil works, shell (NREL ATB 30-yr recovery)")
+    interconnect_yr: LifeYears = Field(
+        30.0, description="substation or tap (NREL ATB 30-yr capital recovery period)"
+    )
+
+
 class Costs(Strict):
     """Cost assumptions (constant dollars)."""
 
@@ -407,6 +422,29 @@ class Costs(Strict):
     )
     carbon_price_usd_per_t: YearlyUSDPerT = Field(0.0, description="carbon price, flat or by year")
     facility_capex_multiplier: Annotated[float, Field(gt=0, le=5)] = 1.0
+    capital: Literal["annuity", "salvage", "none"] = Field(
+        "annuity",
+        description="how capital is charged inside the horizon: annuities over each asset's "
+        "economic life for the years inside the horizon (annuity), full price less a "
+        "straight-line residual credited at the end (salvage), or full price (none)",
+    )
+    economic_life: EconomicLife = Field(default_factory=EconomicLife)
+
+
+Months = Annotated[float, _quantity("month"), Field(ge=0, le=120)]
+
+
+class Construction(Strict):
+    """Time to build the data hall once the permit is in hand."""
+
+    first_block_months: Months = Field(
+        18.0,
+        description="shell, M&E plant and first IT block, from permit to first IT online "
+        "(hyperscale first buildings: 18-24 months)",
+    )
+    by_cooling: dict[CoolingId, Months] = Field(
+        default_factory=dict, description="first_block_months for particular cooling technologies"
+    )
 
 
 class Limits(Strict):
@@ -463,6 +501,7 @@ class Study(Strict):
     grid: Grid = Field(default_factory=Grid)
     weather: Weather = Field(default_factory=Weather)
     costs: Costs = Field(default_factory=Costs)
+    construction: Construction = Field(default_factory=Construction)
     limits: Limits = Field(default_factory=Limits)
     solver: Solver = Field(default_factory=Solver)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from dcplan.economics import capital_factor
+
 #: per-chip figures: it_kw_per_gpu [kW], dense_pflops [PFLOPS], gpu_capex_usd [USD],
 #: first-year offset from the horizon start [yr], air-coolable
 CHIPS: dict[str, tuple[float, float, float, int, bool]] = {
@@ -62,6 +64,7 @@ def make_inputs(
     discount_rate: float = 0.07,
     service_life_yr: int = 5,
     seed: int = 0,
+    capital: str = "annuity",
 ) -> xr.Dataset:
     """Return a random inputs Dataset with realistic magnitudes.
 
@@ -87,6 +90,8 @@ def make_inputs(
         Service life of every chip [yr].
     seed : int
         Seed of the random draws; the same arguments give the identical Dataset.
+    capital : {"annuity", "salvage", "none"}
+        How capital is charged inside the horizon (:mod:`dcplan.economics`).
     """
     rng = np.random.default_rng(seed)
     years = np.arange(first_year, first_year + n_years)
@@ -162,6 +167,12 @@ def make_inputs(
         msg = f"target must be 'gpus' or 'pflops', got {target!r}"
         raise ValueError(msg)
     discount = 1.0 / (1.0 + discount_rate) ** (years - first_year)
+    # liquid-cooled halls take a year longer to build than air halls in these draws [yr]
+    construction = np.array([0.0 if COOLINGS[k][5] else 1.0 for k in coolings])
+    it_earliest = permit[:, None] + np.ceil(construction[None, :] - 1e-9).astype(int)
+    life = {"facility": 20.0, "site": 30.0, "interconnect": 30.0}
+    factor = {k: capital_factor(years, first_year, discount_rate, v, capital) for k, v in life.items()}
+    gpu_factor = capital_factor(years, first_year, discount_rate, np.full(n_c, float(service_life_yr)), capital)
 
     def da(values, dims, units, long_name):
         return (dims, np.asarray(values), {"units": units, "long_name": long_name})
@@ -190,7 +201,13 @@ def make_inputs(
             "water_usd_per_m3": da(water_price, (S,), "USD/m**3", "water price"),
             "land_mw": da(land, (S,), "MW", "IT MW the land can host"),
             "water_cap_m3_per_yr": da(water_cap, (S,), "m**3", "annual water cap"),
-            "permit_year": da(permit, (S,), "1", "first year IT may be online"),
+            "permit_year": da(permit, (S,), "1", "first year permits allow IT"),
+            "construction_yr": da(construction, (K,), "year", "construction lead"),
+            "it_earliest_year": da(it_earliest, (S, K), "1", "first year IT may be online"),
+            "capital_factor_gpu": da(gpu_factor, (C, Y), "1", "NPV per USD of GPUs"),
+            "capital_factor_facility": da(factor["facility"], (Y,), "1", "NPV per USD of facility"),
+            "capital_factor_site": da(factor["site"], (Y,), "1", "NPV per USD of site opening"),
+            "capital_factor_interconnect": da(factor["interconnect"], (Y,), "1", "NPV per USD of interconnect"),
             "max_build_mw_per_yr": da(max_build, (S,), "MW", "IT MW commissioned per year"),
             "site_open_usd": da(site_open, (S,), "USD", "fixed cost of opening the site"),
             "facility_capex_usd_per_mw": da(fac_capex, (S, K), "USD/MW", "facility capex per IT MW"),
@@ -229,6 +246,7 @@ def make_inputs(
             "first_year": int(first_year),
             "last_year": int(years[-1]),
             "discount_rate": float(discount_rate),
+            "capital_cost_method": capital,
         },
     )
     return ds

@@ -25,7 +25,8 @@ HEADER = """\
 `dcplan` is installed with the package. Every command prints `--help`. Exit codes:
 `0` a plan (status `optimal` within the gap, or `time_limit` with a feasible, audited plan
 and the gap it reached), `1` bad input, `2` the study is infeasible (the diagnosis is
-printed), `3` the time limit passed with no feasible plan or the solver failed.
+printed), `3` the time limit passed with no feasible plan or the solver failed, `4` the
+solver returned a plan that fails its audit (status `audit_failed`; nothing is written).
 """
 
 

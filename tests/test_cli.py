@@ -14,8 +14,8 @@ runner = CliRunner()
 
 STUDY = {
     "name": "cli tiny",
-    "horizon": {"first_year": 2026, "last_year": 2029},
-    "fleet": {"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 5000}]},
+    "horizon": {"first_year": 2026, "last_year": 2030},
+    "fleet": {"gpus": [{"year": 2030, "chip": "h100_sxm", "gpus": 5000}]},
     "sites": {"inline": [
         {"site_id": "ashburn", "lat": 39.04, "lon": -77.49},
         {"site_id": "abilene", "lat": 32.45, "lon": -99.73},
@@ -105,8 +105,8 @@ def test_run_writes_the_whole_result_and_exits_0(solved):
     assert summary["status"] == "optimal" and summary["audit"]["ok"]
     assert summary["sites_opened"] >= 1
     assert "Plan by year" in result.output and "Sites opened" in result.output
-    # the 2028 target is met and shown in thousands
-    row = next(r for r in summary["years"] if r["year"] == 2028)
+    # the 2030 target is met and shown in thousands
+    row = next(r for r in summary["years"] if r["year"] == 2030)
     assert row["gpus"] >= 5000 - 1e-6
 
 

@@ -94,3 +94,39 @@ def test_inline_site_defaults_are_named_in_a_warning(caplog):
             "sites": {"inline": [{"site_id": "a", "lat": 32.78, "lon": -96.8}]}}))
     text = caplog.text
     assert "sites.inline[a]" in text and "headroom_mw=50" in text
+
+
+def test_every_inputs_variable_has_units_pint_can_parse():
+    import pint
+
+    from dcplan.units import ureg
+    logging.disable(logging.WARNING)
+    try:
+        ds = dcplan.build_inputs(_study())
+    finally:
+        logging.disable(logging.NOTSET)
+    plain = pint.UnitRegistry()
+    bad = []
+    for name in [*ds.data_vars, *ds.coords]:
+        var = ds[name]
+        if var.dtype.kind in "OUSb" and name != "compatible":
+            continue  # labels (site ids, names, sources) carry no unit
+        units = var.attrs.get("units")
+        if units is None:
+            bad.append((name, "no units"))
+            continue
+        for registry in (plain, ureg):
+            try:
+                registry.parse_units(units)
+                break
+            except (pint.errors.UndefinedUnitError, ValueError, AssertionError):
+                continue
+        else:
+            bad.append((name, units))
+    assert bad == []
+    # per-year quantities say so; calendar years are labels, not durations
+    assert ds["water_cap_m3_per_yr"].attrs["units"] == "m**3/year"
+    assert ds["max_build_mw_per_yr"].attrs["units"] == "MW/year"
+    assert ds["first_year"].attrs["units"] == "calendar_year"
+    assert not ureg.parse_units("calendar_year").dimensionality == ureg.year.dimensionality
+    assert ds["lat"].attrs["units"] == "degree"

@@ -38,9 +38,9 @@ def shadow_prices(plan, *, binding_tol: float = 1e-7) -> pd.DataFrame:
     lower, upper = ho.col_lower.copy(), ho.col_upper.copy()
     block = float(inputs.attrs["block_mw"])
     fixed = {
-        "site_open": plan.dataset["site_open"].astype(float),
+        "site_active": plan.dataset["site_active"].astype(float),
         "it_blocks": plan.dataset["it_capacity_mw"] / block,
-        "ic_select": plan.dataset["interconnect_option"].astype(float),
+        "ic_active": plan.dataset["interconnect_active"].astype(float),
     }
     for name, da in fixed.items():
         fam = sm.variables[name]

@@ -2,14 +2,30 @@
 
 Read :func:`build_model` top to bottom like PyPSA's ``create_model``. Each builder computes
 its coefficients for the whole family at once with numpy broadcasting over the named axes
-``(site, chip, cooling, option, year)`` and records them as sparse triplets; the Pyomo
-components are then created from those triplets as ``LinearExpression`` rows (one Python
-step per row, no filtered generator sums). Model units: GPUs in thousands (kGPU), money in
-millions of USD (MUSD), power in MW; see docs/formulation.md.
+``(site, chip, cooling, option, year)`` and records them as sparse triplets in a
+:class:`Matrix`; the Pyomo components are then created from those triplets as
+``LinearExpression`` rows (one Python step per row, no filtered generator sums). Model units:
+GPUs in thousands (kGPU), money in millions of USD (MUSD), power in MW; see
+docs/formulation.md.
+
+Three build modes share the builders:
+
+``tighten=True`` (default)
+    Column bounds implied by the constraints (land, build rate, interconnect capacity and
+    phasing) and the fleet-rounding valid inequality. Neither cuts off a feasible plan;
+    ``tests/test_differential.py`` checks the optimum against ``tighten=False``.
+``tighten=False``
+    The plain model: no valid inequality, no column bound beyond 0/1 and the structural
+    zeros, big-M of the site link equal to the land (or build-rate) limit it follows from.
+``elastic=True``
+    For the diagnosis: the structural zeros (permit and construction, interconnect lead,
+    chip first year) become rows that an elastic relaxation may loosen, and every column
+    bound that follows from a relaxable limit is dropped.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -21,7 +37,7 @@ import xarray as xr
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from dcplan.errors import DataError, Problem
-from dcplan.optimize.registry import CONSTRAINTS, FAMILIES, VARIABLES
+from dcplan.optimize.registry import FAMILIES
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +49,16 @@ REQUIRED = (
     "it_kw_per_gpu", "dense_pflops", "gpu_capex_usd", "service_life_yr", "first_year",
     "compatible", "facility_mwh_per_gpu_year", "facility_peak_kw_per_gpu",
     "water_m3_per_gpu_year", "co2_t_per_mwh", "electricity_usd_per_mwh", "water_usd_per_m3",
-    "land_mw", "water_cap_m3_per_yr", "permit_year", "max_build_mw_per_yr", "site_open_usd",
-    "facility_capex_usd_per_mw", "fixed_om_usd_per_mw_yr", "ic_capacity_mw", "ic_earliest_year",
-    "ic_phase_mw_per_yr", "ic_capex_usd", "target_gpus", "target_pflops", "target_chip_allowed",
-    "discount_factor", "capex_budget_usd", "carbon_cap_t", "carbon_price_usd_per_t",
+    "land_mw", "water_cap_m3_per_yr", "permit_year", "it_earliest_year", "max_build_mw_per_yr",
+    "site_open_usd", "facility_capex_usd_per_mw", "fixed_om_usd_per_mw_yr", "ic_capacity_mw",
+    "ic_earliest_year", "ic_phase_mw_per_yr", "ic_capex_usd", "target_gpus", "target_pflops",
+    "target_chip_allowed", "discount_factor", "capital_factor_gpu", "capital_factor_facility",
+    "capital_factor_site", "capital_factor_interconnect", "capex_budget_usd", "carbon_cap_t",
+    "carbon_price_usd_per_t",
 )
 
 
+# ------------------------------------------------------------------------ data structures
 @dataclass
 class VarFamily:
     """Where the columns of one variable family sit: ``pos`` has -1 where absent."""
@@ -62,6 +81,50 @@ class RowFamily:
     stop: int
 
 
+@dataclass(frozen=True)
+class BuildOptions:
+    """How the model is built: families left out, tightenings, elastic bounds."""
+
+    skip: frozenset
+    tighten: bool = True
+    elastic: bool = False
+
+    def on(self, family: str) -> bool:
+        return family not in self.skip
+
+
+@dataclass
+class Domains:
+    """Sparse index sets and column bounds shared by several builders (5-D over AX)."""
+
+    block_mw: float
+    gpu_ok: np.ndarray  # (site, chip, cooling, 1, year): GPUs may sit there
+    blocks_ok: np.ndarray  # (site, 1, cooling, 1, year): IT blocks may exist
+    blocks_ub: np.ndarray  # upper bound of it_blocks [blocks]
+    it_start: np.ndarray  # (site, 1, cooling, 1, 1): first year IT may be online
+    ic_ok: np.ndarray  # (site, 1, 1, option, year): interconnect MW may be energised
+    ic_ub: np.ndarray  # upper bound of ic_mw [MW]
+    ic_start: np.ndarray  # (site, 1, 1, option, 1): first year the option energises
+    site_cap: np.ndarray  # (site, 1, 1, 1, year): big-M of the site link [MW]
+    penalty: float  # shortfall penalty [USD per GPU-year]; 0 = hard targets
+    iso_on: bool
+
+
+@dataclass
+class Columns:
+    """Column positions of every variable family (-1 where a variable is absent)."""
+
+    site_active: np.ndarray
+    it_blocks: np.ndarray
+    ic_active: np.ndarray
+    ic_mw: np.ndarray
+    gpus: np.ndarray
+    gpus_new: np.ndarray
+    shortfall_gpus: np.ndarray
+    shortfall_pflops: np.ndarray
+    it_total: np.ndarray
+
+
 @dataclass
 class SitingModel:
     """The built model: the Pyomo ConcreteModel plus the index maps that read it back.
@@ -72,8 +135,8 @@ class SitingModel:
         Components named as in :mod:`dcplan.optimize.registry`.
     inputs : xr.Dataset
         The inputs the model was built from.
-    skip : frozenset of str
-        Constraint families left out.
+    options : BuildOptions
+        Families left out, tightenings on or off, elastic bounds.
     variables, rows : dict
         Column positions of each variable family and row ranges of each constraint family.
     A, rhs, senses, col_lower, col_upper, integrality, cost
@@ -86,7 +149,7 @@ class SitingModel:
 
     model: pyo.ConcreteModel
     inputs: xr.Dataset
-    skip: frozenset
+    options: BuildOptions
     variables: dict[str, VarFamily]
     rows: dict[str, RowFamily]
     A: sp.csr_array
@@ -102,6 +165,10 @@ class SitingModel:
     build_seconds: float = 0.0
 
     @property
+    def skip(self) -> frozenset:
+        return self.options.skip
+
+    @property
     def n_col(self) -> int:
         return len(self.col_lower)
 
@@ -110,10 +177,18 @@ class SitingModel:
         return len(self.rhs)
 
     def row_family(self) -> np.ndarray:
-        """Family name of every row (object array)."""
+        """Constraint name of every row (object array)."""
         out = np.empty(self.n_row, dtype=object)
         for r in self.rows.values():
             out[r.start:r.stop] = r.name
+        return out
+
+    def row_labels(self) -> list:
+        """(constraint name, label) of every row."""
+        out: list = [None] * self.n_row
+        for r in self.rows.values():
+            for k, lab in enumerate(r.labels):
+                out[r.start + k] = (r.name, lab)
         return out
 
     def values(self, x: np.ndarray, name: str) -> np.ndarray:
@@ -127,35 +202,31 @@ class SitingModel:
                 f"{self.n_row:,} rows, {self.A.nnz:,} nonzeros; skip={sorted(self.skip)})")
 
 
-class _Assembly:
-    """Accumulates columns, rows and sparse triplets; builds the Pyomo model at the end."""
+class Matrix:
+    """Accumulates columns, rows, sparse triplets and objective terms over the named axes."""
 
-    def __init__(self, inputs: xr.Dataset, skip: frozenset):
+    def __init__(self, inputs: xr.Dataset):
         self.inputs = inputs
-        self.skip = skip
         self.sizes = {d: int(inputs.sizes[d]) for d in AX}
         self.coords = {d: list(inputs[d].values.tolist()) for d in AX}
         self.years = np.asarray(inputs["year"].values, dtype=int)
-        self.vars: dict[str, VarFamily] = {}
+        self.variables: dict[str, VarFamily] = {}
         self.rows: dict[str, RowFamily] = {}
-        self.lb: list[np.ndarray] = []
-        self.ub: list[np.ndarray] = []
-        self.kinds: list[np.ndarray] = []
         self.n_col = 0
         self.n_row = 0
-        self.rhs: list[np.ndarray] = []
-        self.sense: list[np.ndarray] = []
-        self.tr: list[np.ndarray] = []
-        self.tc: list[np.ndarray] = []
-        self.tv: list[np.ndarray] = []
-        self.oc: list[np.ndarray] = []
-        self.ov: list[np.ndarray] = []
+        self._lb: list[np.ndarray] = []
+        self._ub: list[np.ndarray] = []
+        self._kind: list[np.ndarray] = []
+        self._rhs: list[np.ndarray] = []
+        self._sense: list[np.ndarray] = []
+        self._tr: list[np.ndarray] = []
+        self._tc: list[np.ndarray] = []
+        self._tv: list[np.ndarray] = []
+        self._oc: list[np.ndarray] = []
+        self._ov: list[np.ndarray] = []
 
-    def on(self, family: str) -> bool:
-        return family not in self.skip
-
-    def get(self, name: str) -> np.ndarray:
-        """Input variable as a float 5-D array over AX (bools stay bool)."""
+    def coef(self, name: str) -> np.ndarray:
+        """Input variable as a 5-D array over AX (bools stay bool)."""
         da = self.inputs[name]
         order = [d for d in AX if d in da.dims]
         values = np.asarray(da.transpose(*order).values)
@@ -165,19 +236,21 @@ class _Assembly:
         return tuple(self.sizes[d] if d in dims else 1 for d in AX)
 
     def add_var(self, name, dims, mask, lb, ub, kind) -> np.ndarray:
+        """Declare columns where ``mask``; returns their positions (-1 elsewhere)."""
         mask = np.broadcast_to(mask, self.shape(dims))
         n = int(mask.sum())
         pos = np.full(mask.shape, -1, dtype=np.int64)
         pos[mask] = np.arange(self.n_col, self.n_col + n)
-        self.lb.append(np.broadcast_to(np.asarray(lb, dtype=float), mask.shape)[mask])
-        self.ub.append(np.broadcast_to(np.asarray(ub, dtype=float), mask.shape)[mask])
-        self.kinds.append(np.full(n, kind, dtype=object))
+        self._lb.append(np.broadcast_to(np.asarray(lb, dtype=float), mask.shape)[mask])
+        self._ub.append(np.broadcast_to(np.asarray(ub, dtype=float), mask.shape)[mask])
+        self._kind.append(np.full(n, kind, dtype=object))
         self.n_col += n
-        self.vars[name] = VarFamily(name, tuple(dims), pos, kind)
+        self.variables[name] = VarFamily(name, tuple(dims), pos, kind)
         return pos
 
     def add_rows(self, name, dims, mask, sense, rhs, labels=None) -> np.ndarray:
         """Declare rows where ``mask``; returns their positions (-1 elsewhere)."""
+        mask = np.asarray(mask)
         if labels is None:
             mask = np.broadcast_to(mask, self.shape(dims))
             idx = np.nonzero(mask)
@@ -189,8 +262,8 @@ class _Assembly:
         n = int(np.count_nonzero(mask))
         pos = np.full(mask.shape, -1, dtype=np.int64)
         pos[mask] = np.arange(self.n_row, self.n_row + n)
-        self.rhs.append(np.broadcast_to(np.asarray(rhs, dtype=float), mask.shape)[mask])
-        self.sense.append(np.full(n, sense, dtype=object))
+        self._rhs.append(np.broadcast_to(np.asarray(rhs, dtype=float), mask.shape)[mask])
+        self._sense.append(np.full(n, sense, dtype=object))
         self.rows[name] = RowFamily(name, tuple(dims), labels, sense, self.n_row, self.n_row + n)
         self.n_row += n
         return pos
@@ -198,15 +271,44 @@ class _Assembly:
     def terms(self, row, col, coef) -> None:
         row, col, coef = np.broadcast_arrays(row, col, np.asarray(coef, dtype=float))
         keep = (row >= 0) & (col >= 0) & (coef != 0)
-        self.tr.append(row[keep])
-        self.tc.append(col[keep])
-        self.tv.append(coef[keep])
+        self._tr.append(row[keep])
+        self._tc.append(col[keep])
+        self._tv.append(coef[keep])
 
     def objective(self, col, coef) -> None:
         col, coef = np.broadcast_arrays(col, np.asarray(coef, dtype=float))
         keep = (col >= 0) & (coef != 0)
-        self.oc.append(col[keep])
-        self.ov.append(coef[keep])
+        self._oc.append(col[keep])
+        self._ov.append(coef[keep])
+
+    def arrays(self):
+        """(A, rhs, sense, lb, ub, kind, cost) in build order."""
+        cat = lambda parts, dtype=float: np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)  # noqa: E731
+        A = sp.coo_array((cat(self._tv), (cat(self._tr, np.int64), cat(self._tc, np.int64))),
+                         shape=(self.n_row, self.n_col)).tocsr()
+        A.sum_duplicates()
+        A.eliminate_zeros()
+        cost = np.zeros(self.n_col)
+        if self._oc:
+            np.add.at(cost, np.concatenate(self._oc), np.concatenate(self._ov))
+        return (A, cat(self._rhs), cat(self._sense, object), cat(self._lb), cat(self._ub),
+                cat(self._kind, object), cost)
+
+
+@dataclass
+class Builder:
+    """Everything the ``add_*`` functions share: matrix, options, domains and columns."""
+
+    m: Matrix
+    opt: BuildOptions
+    dom: Domains | None = None
+    col: Columns | None = None
+
+    def on(self, family: str) -> bool:
+        return self.opt.on(family)
+
+    def coef(self, name: str) -> np.ndarray:
+        return self.m.coef(name)
 
 
 def shift(pos: np.ndarray, lag) -> np.ndarray:
@@ -214,14 +316,28 @@ def shift(pos: np.ndarray, lag) -> np.ndarray:
     out = np.full(pos.shape, -1, dtype=np.int64)
     lags = np.broadcast_to(np.asarray(lag, dtype=int), pos.shape[:-1] + (1,))
     for value in np.unique(lags):
-        if value <= 0 or value >= pos.shape[-1]:
-            if value <= 0:
-                out = np.where(lags == value, pos, out)
+        if value <= 0:
+            out = np.where(lags == value, pos, out)
+            continue
+        if value >= pos.shape[-1]:
             continue
         shifted = np.full(pos.shape, -1, dtype=np.int64)
         shifted[..., value:] = pos[..., :-value]
         out = np.where(lags == value, shifted, out)
     return out
+
+
+def _next_year(pos: np.ndarray) -> np.ndarray:
+    """``pos`` of year t+1 at year t (-1 in the last year)."""
+    out = np.full(pos.shape, -1, dtype=np.int64)
+    out[..., :-1] = pos[..., 1:]
+    return out
+
+
+def _drop_next(factor: np.ndarray) -> np.ndarray:
+    """``f_t - f_{t+1}`` (with ``f_{T+1} = 0``): the cost of a cumulative column at year t."""
+    nxt = np.concatenate([factor[..., 1:], np.zeros(factor.shape[:-1] + (1,))], axis=-1)
+    return factor - nxt
 
 
 def _check(inputs: xr.Dataset) -> None:
@@ -236,7 +352,7 @@ def _check(inputs: xr.Dataset) -> None:
         raise DataError(problems, "the inputs Dataset does not follow the contract")
 
 
-def build_model(inputs: xr.Dataset, skip=()) -> SitingModel:
+def build_model(inputs: xr.Dataset, skip=(), *, tighten: bool = True, elastic: bool = False) -> SitingModel:
     """Build the siting and build-out MILP of ``inputs``.
 
     Parameters
@@ -246,6 +362,10 @@ def build_model(inputs: xr.Dataset, skip=()) -> SitingModel:
     skip : iterable of str
         Constraint families to leave out (names in
         :data:`dcplan.optimize.registry.FAMILIES`), for tests and what-if studies.
+    tighten : bool
+        Add the column bounds and valid inequalities (see the module docstring).
+    elastic : bool
+        Build the diagnosis variant: structural zeros become relaxable rows.
 
     Returns
     -------
@@ -258,402 +378,470 @@ def build_model(inputs: xr.Dataset, skip=()) -> SitingModel:
         msg = f"unknown constraint families {sorted(unknown)}; expected some of {list(FAMILIES)}"
         raise ValueError(msg)
     _check(inputs)
-    a = _Assembly(inputs, skip)
-    add_variables(a)
-    add_gpu_stock(a)
-    add_target(a)
-    add_it_capacity(a)
-    add_fleet_rounding(a)
-    add_build_rate(a)
-    add_land(a)
-    add_site_open(a)
-    add_site_count(a)
-    add_facility_peak(a)
-    add_interconnect(a)
-    add_water_cap(a)
-    add_capex_budget(a)
-    add_carbon_cap(a)
-    add_iso_share(a)
-    add_objective(a)
-    model = _finish(a)
+    b = Builder(Matrix(inputs), BuildOptions(skip, tighten=tighten and not elastic, elastic=elastic))
+    b.dom = domains(b)
+    b.col = add_variables(b)
+    add_gpu_stock(b)
+    add_target(b)
+    add_it_capacity(b)
+    add_fleet_rounding(b)
+    add_build_rate(b)
+    add_land(b)
+    add_site_open(b)
+    add_site_count(b)
+    add_facility_peak(b)
+    add_interconnect(b)
+    add_water_cap(b)
+    add_capex_budget(b)
+    add_carbon_cap(b)
+    add_iso_share(b)
+    add_structural_rows(b)
+    add_objective(b)
+    model = _finish(b)
     model.build_seconds = time.perf_counter() - started
     logger.info("built %r in %.2f s", model, model.build_seconds)
     return model
 
 
 # ----------------------------------------------------------------------------------- sets
-def _derived(a: _Assembly) -> None:
-    """Masks and bounds shared by several builders (computed once)."""
-    T = a.sizes["year"]
-    y = a.years.reshape(1, 1, 1, 1, T)
-    block = float(a.inputs.attrs["block_mw"])
-    compat = a.get("compatible").astype(bool) if a.on("compatibility") else np.ones(a.shape(("chip", "cooling")), bool)
-    on_sale = y >= a.get("first_year") if a.on("chip_first_year") else np.ones(a.shape(("chip", "year")), bool)
-    permit = a.get("permit_year")
-    start = np.where(a.on("permit"), permit, a.years[0]) * np.ones(a.shape(("site",)))
-    permitted = y >= start
-    # GPUs before the permit year could only sit on IT capacity that cannot exist yet
-    gpu_ok = compat & on_sale & (permitted if a.on("it_capacity") else True)
+def domains(b: Builder) -> Domains:
+    """Sparse index sets and the column bounds that follow from the constraints."""
+    m, on = b.m, b.on
+    T = m.sizes["year"]
+    y = m.years.reshape(1, 1, 1, 1, T)
+    first = m.years[0]
+    block = float(m.inputs.attrs["block_mw"])
+    elastic = b.opt.elastic
+    compat = m.coef("compatible").astype(bool) if on("compatibility") else np.ones(m.shape(("chip", "cooling")), bool)
+    on_sale = y >= m.coef("first_year") if on("chip_first_year") and not elastic else np.ones(m.shape(("chip", "year")), bool)
+    # IT may be online once the permit is in hand and the hall is built (construction lead)
+    it_start = m.coef("it_earliest_year") if on("permit") else np.full(m.shape(("site", "cooling")), first)
+    it_start = np.broadcast_to(it_start, m.shape(("site", "cooling"))).astype(float)
+    permitted = (y >= it_start) if not elastic else np.ones(m.shape(("site", "cooling", "year")), bool)
+    # GPUs where no IT capacity can exist yet could never fit
+    gpu_ok = compat & on_sale & (permitted if on("it_capacity") else True)
     cooling_used = (compat & on_sale).any(axis=(1, 4), keepdims=True)
 
-    # the most IT a single site could ever usefully hold: the fleet's peak IT need
-    it_kw = a.get("it_kw_per_gpu")
-    pflops = a.get("dense_pflops")
-    allowed = a.get("target_chip_allowed").astype(bool) & (pflops > 0)
-    need_gpus = (a.get("target_gpus") * it_kw).sum(axis=1, keepdims=True)
-    kw_per_pflop = (it_kw / np.where(allowed, pflops, np.inf)).max() if allowed.any() else 0.0
-    need_pf = a.get("target_pflops") * kw_per_pflop
-    need_mw = float((need_gpus + need_pf).max()) / 1000.0
-    share = float(a.inputs.attrs.get("max_iso_share", 1.0) or 1.0)
-    if a.on("iso_share") and 0 < share < 1:
-        need_mw /= share
-    fleet_cap = (np.ceil(need_mw / block) + 1) * block
-    cap = np.full(a.shape(("site", "year")), fleet_cap)
-    if a.on("land"):
-        cap = np.minimum(cap, a.get("land_mw"))
-    if a.on("build_rate"):
-        cap = np.minimum(cap, a.get("max_build_mw_per_yr") * np.maximum(y - start + 1, 0))
-    a.block = block
-    a.gpu_ok = gpu_ok
-    a.blocks_ok = cooling_used & permitted & (cap >= block)
-    a.blocks_ub = np.floor(cap / block + 1e-9)
-    a.permit_start = start
+    land = m.coef("land_mw")
+    rate = m.coef("max_build_mw_per_yr")
+    # IT MW a site can hold in year t, by the land and build-rate limits (valid: the land row
+    # holds in every year through monotone capacity, and capacity is the sum of at most
+    # t - start + 1 yearly additions of at most `rate` each)
+    cap = np.full(m.shape(("site", "cooling", "year")), np.inf)
+    if not elastic:
+        if on("land"):
+            cap = np.minimum(cap, land)
+        if on("build_rate"):
+            years_open = np.maximum(y - it_start.min(axis=2, keepdims=True) + 1, 0)
+            cap = np.minimum(cap, np.where(years_open > 0, rate * np.maximum(years_open, 1), 0.0))
+    site_cap = cap.min(axis=2, keepdims=True)  # the limits above are for the site's total IT
+    if not b.opt.tighten:
+        cap = np.full(cap.shape, np.inf)
+    if elastic:
+        # diagnosis: the link needs some finite M; far above anything a target could use
+        scale = _fleet_scale_mw(m)
+        site_cap = np.full(site_cap.shape, 10.0 * max(scale, float(np.nanmax(np.where(np.isfinite(land), land, 0.0)))) + block)
+    missing = ~np.isfinite(site_cap).all(axis=4)[:, 0, 0, 0]
+    if missing.any():
+        names = [m.coords["site"][i] for i in np.nonzero(missing)[0]]
+        raise DataError([Problem(f"inputs.land_mw[site={s}]", "unlimited, and so is max_build_mw_per_yr",
+                                 "give the site a finite land_mw (IT MW it can host)") for s in names[:10]],
+                        "a site needs a finite IT capacity limit")
+    blocks_ok = cooling_used & permitted & (cap >= block) & (site_cap >= block)
+    blocks_ub = np.floor(np.minimum(cap, site_cap) / block + 1e-9) if b.opt.tighten else np.full(cap.shape, np.inf)
 
-    ic_cap = a.get("ic_capacity_mw")
-    earliest = a.get("ic_earliest_year")
-    ic_start = np.where(a.on("ic_lead"), earliest, a.years[0]) * np.ones(ic_cap.shape)
-    # no site ever needs to energise more than the whole fleet's facility peak
-    fpk = a.get("facility_peak_kw_per_gpu").max(axis=(0, 2), keepdims=True)
-    peak_gpus = (a.get("target_gpus") * fpk).sum(axis=1, keepdims=True)
-    kw_peak_per_pflop = (fpk / np.where(allowed, pflops, np.inf)).max() if allowed.any() else 0.0
-    peak_mw = float((peak_gpus + a.get("target_pflops") * kw_peak_per_pflop).max()) / 1000.0
-    ic_ub = np.full(np.broadcast_shapes(ic_cap.shape, y.shape), np.ceil(peak_mw) + 1.0)
-    if a.on("ic_capacity"):
-        ic_ub = np.minimum(ic_ub, ic_cap)
-    if a.on("ic_phase"):
-        ic_ub = np.minimum(ic_ub, a.get("ic_phase_mw_per_yr") * np.maximum(y - ic_start + 1, 0))
-    a.ic_ok = (ic_cap > 0) & (y >= ic_start) & (ic_ub > 0)
-    a.ic_ub = ic_ub
-    a.ic_start = ic_start
-    a.df = a.get("discount_factor")
-    # fixed costs fall due in the year the site is permitted / the option first energises
-    a.t_open = np.clip(permit, a.years[0], a.years[-1]).astype(int) - a.years[0]
-    a.t_ic = np.clip(earliest, a.years[0], a.years[-1]).astype(int) - a.years[0]
+    ic_cap = m.coef("ic_capacity_mw")
+    earliest = m.coef("ic_earliest_year").astype(float)
+    ic_start = earliest if on("ic_lead") else np.full(ic_cap.shape, float(first))
+    ic_ub = np.full(np.broadcast_shapes(ic_cap.shape, y.shape), np.inf)
+    if b.opt.tighten:
+        if on("ic_capacity"):
+            ic_ub = np.minimum(ic_ub, ic_cap)
+        if on("ic_phase"):
+            ic_ub = np.minimum(ic_ub, m.coef("ic_phase_mw_per_yr") * np.maximum(y - ic_start + 1, 0))
+    ic_ok = (ic_cap > 0) & (ic_ub > 0) & ((y >= ic_start) if not elastic else True)
+
+    penalty = float(m.inputs.attrs.get("shortfall_penalty_usd_per_gpu", 0) or 0)
+    share = float(m.inputs.attrs.get("max_iso_share", 1.0) or 1.0)
+    return Domains(block_mw=block, gpu_ok=gpu_ok, blocks_ok=blocks_ok, blocks_ub=blocks_ub,
+                   it_start=it_start, ic_ok=ic_ok, ic_ub=ic_ub, ic_start=ic_start, site_cap=site_cap,
+                   penalty=penalty, iso_on=on("iso_share") and 0 < share < 1)
 
 
-def add_variables(a: _Assembly) -> None:
+def _fleet_scale_mw(m: Matrix) -> float:
+    """The fleet's peak IT need [MW]: a scale for the diagnosis' big-M, never a bound."""
+    it_kw = m.coef("it_kw_per_gpu")
+    pflops = m.coef("dense_pflops")
+    allowed = m.coef("target_chip_allowed").astype(bool) & (pflops > 0)
+    need = (m.coef("target_gpus") * it_kw).sum(axis=1, keepdims=True)
+    kw_per_pf = (it_kw / np.where(allowed, pflops, np.inf)).max() if allowed.any() else 0.0
+    return float((need + m.coef("target_pflops") * kw_per_pf).max()) / 1000.0
+
+
+def add_variables(b: Builder) -> Columns:
     """Decision variables (registry.VARIABLES) on sparse index sets."""
-    _derived(a)
-    S = ("site",)
-    a.open = a.add_var("site_open", S, True, 0, 1, "binary")
-    a.n = a.add_var("it_blocks", ("site", "cooling", "year"), a.blocks_ok, 0, a.blocks_ub, "integer")
-    sel_ok = a.ic_ok.any(axis=4, keepdims=True)
-    a.sel = a.add_var("ic_select", ("site", "option"), sel_ok, 0, 1, "binary")
-    a.ic = a.add_var("ic_mw", ("site", "option", "year"), a.ic_ok, 0, a.ic_ub, "continuous")
+    m, d = b.m, b.dom
+    SY = ("site", "year")
+    site_ok = np.ones(m.shape(SY), bool)
+    site_active = m.add_var("site_active", SY, site_ok, 0, 1, "binary")
+    it_blocks = m.add_var("it_blocks", ("site", "cooling", "year"), d.blocks_ok, 0, d.blocks_ub, "integer")
+    ic_active = m.add_var("ic_active", ("site", "option", "year"), d.ic_ok, 0, 1, "binary")
+    ic_mw = m.add_var("ic_mw", ("site", "option", "year"), d.ic_ok, 0, d.ic_ub, "continuous")
     dims = ("site", "chip", "cooling", "year")
-    a.g = a.add_var("gpus", dims, a.gpu_ok, 0, np.inf, "continuous")
-    a.gn = a.add_var("gpus_new", dims, a.gpu_ok, 0, np.inf, "continuous")
-    penalty = float(a.inputs.attrs.get("shortfall_penalty_usd_per_gpu", 0) or 0)
-    a.penalty = penalty
-    t_gpus = a.get("target_gpus") / 1e3
-    t_pf = a.get("target_pflops") / 1e3
-    soft = penalty > 0 and a.on("target")
-    a.sf = a.add_var("shortfall_gpus", ("chip", "year"), soft & (t_gpus > 0), 0, t_gpus, "continuous")
-    a.sfp = a.add_var("shortfall_pflops", ("year",), soft & (t_pf > 0), 0, t_pf, "continuous")
-    share = float(a.inputs.attrs.get("max_iso_share", 1.0) or 1.0)
-    a.iso_on = a.on("iso_share") and 0 < share < 1
-    a.tot = a.add_var("it_total_mw", ("year",), a.iso_on, 0, np.inf, "continuous")
+    gpus = m.add_var("gpus", dims, d.gpu_ok, 0, np.inf, "continuous")
+    gpus_new = m.add_var("gpus_new", dims, d.gpu_ok, 0, np.inf, "continuous")
+    t_gpus = m.coef("target_gpus") / 1e3
+    t_pf = m.coef("target_pflops") / 1e3
+    soft = d.penalty > 0 and b.on("target")
+    sf = m.add_var("shortfall_gpus", ("chip", "year"), soft & (t_gpus > 0), 0, t_gpus, "continuous")
+    sfp = m.add_var("shortfall_pflops", ("year",), soft & (t_pf > 0), 0, t_pf, "continuous")
+    tot = m.add_var("it_total_mw", ("year",), d.iso_on, 0, np.inf, "continuous")
+    return Columns(site_active=site_active, it_blocks=it_blocks, ic_active=ic_active, ic_mw=ic_mw,
+                   gpus=gpus, gpus_new=gpus_new, shortfall_gpus=sf, shortfall_pflops=sfp, it_total=tot)
 
 
 # ---------------------------------------------------------------------------- constraints
-def add_gpu_stock(a: _Assembly) -> None:
+def add_gpu_stock(b: Builder) -> None:
     """gpus[t] = gpus[t-1] + gpus_new[t] - gpus_new[t - service_life]."""
-    if not a.on("gpu_stock"):
+    if not b.on("gpu_stock"):
         return
-    life = np.maximum(np.rint(a.get("service_life_yr")).astype(int), 1)
-    r = a.add_rows("gpu_stock_balance", ("site", "chip", "cooling", "year"), a.gpu_ok, "eq", 0.0)
-    a.terms(r, a.g, 1.0)
-    a.terms(r, shift(a.g, 1), -1.0)
-    a.terms(r, a.gn, -1.0)
-    a.terms(r, shift(a.gn, life), 1.0)
+    m, c = b.m, b.col
+    life = np.maximum(np.rint(m.coef("service_life_yr")).astype(int), 1)
+    r = m.add_rows("gpu_stock_balance", ("site", "chip", "cooling", "year"), b.dom.gpu_ok, "eq", 0.0)
+    m.terms(r, c.gpus, 1.0)
+    m.terms(r, shift(c.gpus, 1), -1.0)
+    m.terms(r, c.gpus_new, -1.0)
+    m.terms(r, shift(c.gpus_new, life), 1.0)
 
 
-def add_target(a: _Assembly) -> None:
+def add_target(b: Builder) -> None:
     """Fleet targets: GPUs by chip, and dense PFLOPS of the allowed chips."""
-    if not a.on("target"):
+    if not b.on("target"):
         return
-    t_gpus = a.get("target_gpus") / 1e3
-    r = a.add_rows("target_gpus_min", ("chip", "year"), t_gpus > 0, "ge", t_gpus)
-    a.terms(r, a.g, 1.0)
-    a.terms(r, a.sf, 1.0)
-    t_pf = a.get("target_pflops") / 1e3
-    r = a.add_rows("target_pflops_min", ("year",), t_pf > 0, "ge", t_pf)
-    a.terms(r, a.g, a.get("dense_pflops") * a.get("target_chip_allowed").astype(float))
-    a.terms(r, a.sfp, 1.0)
+    m, c = b.m, b.col
+    t_gpus = m.coef("target_gpus") / 1e3
+    r = m.add_rows("target_gpus_min", ("chip", "year"), t_gpus > 0, "ge", t_gpus)
+    m.terms(r, c.gpus, 1.0)
+    m.terms(r, c.shortfall_gpus, 1.0)
+    t_pf = m.coef("target_pflops") / 1e3
+    r = m.add_rows("target_pflops_min", ("year",), t_pf > 0, "ge", t_pf)
+    m.terms(r, c.gpus, m.coef("dense_pflops") * m.coef("target_chip_allowed").astype(float))
+    m.terms(r, c.shortfall_pflops, 1.0)
 
 
-def add_it_capacity(a: _Assembly) -> None:
+def add_it_capacity(b: Builder) -> None:
     """GPU IT load of each cooling fits its installed IT capacity; capacity never decreases."""
-    if a.on("it_capacity"):
-        has = a.gpu_ok.any(axis=1, keepdims=True)
-        r = a.add_rows("it_capacity_max", ("site", "cooling", "year"), has, "le", 0.0)
-        a.terms(r, a.g, a.get("it_kw_per_gpu"))  # kW/GPU = MW per kGPU
-        a.terms(r, a.n, -a.block)
-    if a.on("it_monotone"):
-        prev = shift(a.n, 1)
-        r = a.add_rows("it_blocks_monotone", ("site", "cooling", "year"), (a.n >= 0) & (prev >= 0), "ge", 0.0)
-        a.terms(r, a.n, 1.0)
-        a.terms(r, prev, -1.0)
+    m, c, d = b.m, b.col, b.dom
+    if b.on("it_capacity"):
+        has = d.gpu_ok.any(axis=1, keepdims=True)
+        r = m.add_rows("it_capacity_max", ("site", "cooling", "year"), has, "le", 0.0)
+        m.terms(r, c.gpus, m.coef("it_kw_per_gpu"))  # kW/GPU = MW per kGPU
+        m.terms(r, c.it_blocks, -d.block_mw)
+    if b.on("it_monotone"):
+        prev = shift(c.it_blocks, 1)
+        r = m.add_rows("it_blocks_monotone", ("site", "cooling", "year"), (c.it_blocks >= 0) & (prev >= 0), "ge", 0.0)
+        m.terms(r, c.it_blocks, 1.0)
+        m.terms(r, prev, -1.0)
 
 
-def add_fleet_rounding(a: _Assembly) -> None:
-    """Valid inequality: the blocks installed fleet-wide cover the year's target, rounded up.
+def fleet_rounding_need(b: Builder) -> list[tuple[tuple[int, ...], int, float]]:
+    """(cooling subset, year index, blocks needed) of every fleet-rounding row.
 
-    For every set ``K`` of coolings, the chips that can only be cooled by members of ``K``
-    need at least ``ceil(need_K,t / block_mw)`` blocks of those coolings in year t. Every
-    integer plan already satisfies it (GPUs fit installed blocks, and a hard target puts at
-    least the target online), so the optimum is unchanged; the LP relaxation, which could
-    otherwise fill fractional blocks exactly, pays for the rounding and its bound rises.
-    Left out when the target is soft (a shortfall may leave blocks unbuilt).
+    For a set ``K`` of coolings, the chips ``C_K`` that can only be cooled by members of ``K``
+    sit on K's blocks. Under hard targets the IT they need is at least the optimum of
+    ``min sum_c kw_c G_c  s.t.  G_c >= target_c, sum_c pf_c G_c >= target_pflops`` over
+    ``c in C_K`` when every chip that counts toward PFLOPS is in ``C_K`` (otherwise only the GPU
+    targets count): ``sum kw_c T_c + max(0, P - sum pf_c T_c) * min(kw/pf)``. GPUs bought
+    for one target count toward the other, so the two needs are never simply added.
     """
-    if not (a.on("fleet_rounding") and a.on("target") and a.on("it_capacity")) or a.penalty > 0:
-        return
-    import itertools
-
-    compat = a.gpu_ok.any(axis=(0, 4))[:, :, 0]  # (chip, cooling): may ever share a site
-    kw = a.get("it_kw_per_gpu")[0, :, 0, 0, :]  # (chip, 1)
-    need_gpus = a.get("target_gpus")[0, :, 0, 0, :] / 1e3 * kw  # MW of IT by (chip, year)
-    t_pf = a.get("target_pflops")[0, 0, 0, 0, :] / 1e3
-    pflops = a.get("dense_pflops")[0, :, 0, 0, 0]
-    allowed = a.get("target_chip_allowed").astype(bool)[0, :, 0, 0, 0] & (pflops > 0)
-    n_k = a.sizes["cooling"]
-    found: dict[frozenset, np.ndarray] = {frozenset(): np.zeros(a.sizes["year"])}
-    rows, labels, rhs = [], [], []
+    m, d = b.m, b.dom
+    compat = d.gpu_ok.any(axis=(0, 4))[:, :, 0]  # (chip, cooling): may ever share a site
+    kw = m.coef("it_kw_per_gpu")[0, :, 0, 0, 0]
+    t_gpu = m.coef("target_gpus")[0, :, 0, 0, :] / 1e3  # kGPU (chip, year)
+    t_pf = m.coef("target_pflops")[0, 0, 0, 0, :] / 1e3  # kPFLOPS (year,)
+    pflops = m.coef("dense_pflops")[0, :, 0, 0, 0]
+    allowed = m.coef("target_chip_allowed").astype(bool)[0, :, 0, 0, 0] & (pflops > 0) & compat.any(axis=1)
+    n_k = m.sizes["cooling"]
+    found: dict[frozenset, np.ndarray] = {frozenset(): np.zeros(m.sizes["year"])}
+    out = []
     for size in range(1, n_k + 1):
         for subset in itertools.combinations(range(n_k), size):
             inside = ~compat[:, [k for k in range(n_k) if k not in subset]].any(axis=1)
-            need = need_gpus[inside].sum(axis=0)
-            pf_chips = allowed & compat.any(axis=1)
-            if pf_chips.any() and inside[pf_chips].all():
-                need = need + t_pf * float((kw[pf_chips, 0] / pflops[pf_chips]).min())
+            need = (kw[inside, None] * t_gpu[inside]).sum(axis=0)
+            if allowed.any() and inside[allowed].all():
+                from_targets = (pflops[allowed, None] * t_gpu[allowed]).sum(axis=0)
+                best = float((kw[allowed] / pflops[allowed]).min())
+                need = need + np.maximum(t_pf - from_targets, 0.0) * best
             key = frozenset(subset)
             found[key] = need
             # a superset adds a row only where it asks for more than each of its subsets
             weaker = np.max([found[key - {k}] for k in subset], axis=0)
             for t in np.nonzero(need > weaker + 1e-9)[0]:
-                rows.append((subset, t))
-                labels.append(("+".join(a.coords["cooling"][k] for k in subset), int(a.years[t])))
-                rhs.append(np.ceil(need[t] / a.block - 1e-6))
+                out.append((subset, int(t), float(np.ceil(need[t] / d.block_mw - 1e-6))))
+    return out
+
+
+def add_fleet_rounding(b: Builder) -> None:
+    """Valid inequality: the blocks installed fleet-wide cover the year's target, rounded up.
+
+    See :func:`fleet_rounding_need`. Every integer plan already satisfies it (GPUs fit the
+    blocks of their cooling and a hard target puts at least the target online), so the
+    optimum is unchanged; the LP relaxation, which could otherwise fill fractional blocks
+    exactly, pays for the rounding and its bound rises. Left out under a soft target.
+    """
+    if not (b.opt.tighten and b.on("fleet_rounding") and b.on("target") and b.on("it_capacity")) or b.dom.penalty > 0:
+        return
+    m, c = b.m, b.col
+    rows = [r for r in fleet_rounding_need(b) if r[2] > 0]
     if not rows:
         return
-    pos = a.add_rows("it_fleet_min", ("cooling_set", "year"), np.ones(len(rows), bool), "ge",
-                     np.asarray(rhs), labels=labels)
-    for row, (subset, t) in zip(pos, rows):
-        cols = a.n[:, 0, list(subset), 0, t].reshape(-1)
-        a.terms(np.full(cols.shape, row), cols, 1.0)
+    labels = [("+".join(m.coords["cooling"][k] for k in subset), int(m.years[t])) for subset, t, _ in rows]
+    pos = m.add_rows("it_fleet_min", ("cooling_set", "year"), np.ones(len(rows), bool), "ge",
+                     np.asarray([r[2] for r in rows]), labels=labels)
+    for row, (subset, t, _) in zip(pos, rows):
+        cols = c.it_blocks[:, 0, list(subset), 0, t].reshape(-1)
+        m.terms(np.full(cols.shape, row), cols, 1.0)
 
 
-def add_build_rate(a: _Assembly) -> None:
-    """IT MW commissioned per site and year <= max_build_mw_per_yr."""
-    if not a.on("build_rate"):
+def add_build_rate(b: Builder) -> None:
+    """IT MW commissioned per site and year, over all coolings, <= max_build_mw_per_yr.
+
+    Also in a site's first possible year (the addition is then the whole capacity): the
+    column bounds cap each cooling alone, not their sum.
+    """
+    if not b.on("build_rate"):
         return
-    rate = a.get("max_build_mw_per_yr")
-    reach = (a.blocks_ub * (a.n >= 0)).sum(axis=2, keepdims=True) * a.block
-    has_prev = (shift(a.n, 1) >= 0).any(axis=2, keepdims=True)
-    # the first year's build is already capped by the column bounds
-    need = has_prev & (rate < reach)
-    r = a.add_rows("build_rate_max", ("site", "year"), need, "le", rate)
-    a.terms(r, a.n, a.block)
-    a.terms(r, shift(a.n, 1), -a.block)
+    m, c, d = b.m, b.col, b.dom
+    rate = m.coef("max_build_mw_per_yr")
+    has = (c.it_blocks >= 0).any(axis=2, keepdims=True)
+    reach = (np.where(c.it_blocks >= 0, d.blocks_ub, 0.0)).sum(axis=2, keepdims=True) * d.block_mw
+    need = has & np.isfinite(rate) & (rate < reach)
+    r = m.add_rows("build_rate_max", ("site", "year"), need, "le", np.where(np.isfinite(rate), rate, 0.0))
+    m.terms(r, c.it_blocks, d.block_mw)
+    m.terms(r, shift(c.it_blocks, 1), -d.block_mw)
+
+
+def add_land(b: Builder) -> None:
+    """Installed IT over all coolings <= land_mw (last year; every year without monotone)."""
+    if not b.on("land"):
+        return
+    m, c, d = b.m, b.col, b.dom
+    land = m.coef("land_mw")
+    years = np.zeros(m.sizes["year"], bool)
+    years[-1] = True
+    if not b.on("it_monotone"):
+        years[:] = True
+    reach = (np.where(c.it_blocks >= 0, d.blocks_ub, 0.0)).sum(axis=2, keepdims=True) * d.block_mw
+    has = (c.it_blocks >= 0).any(axis=2, keepdims=True)
+    mask = has & years.reshape(1, 1, 1, 1, -1) & np.isfinite(land) & (land < reach)
+    r = m.add_rows("land_max", ("site", "year"), mask, "le", np.where(np.isfinite(land), land, 0.0))
+    m.terms(r, c.it_blocks, d.block_mw)
+
+
+def add_site_open(b: Builder) -> None:
+    """IT capacity only at active sites (big-M = the site's IT limit); a site stays open."""
+    if not b.on("site_open"):
+        return
+    m, c, d = b.m, b.col, b.dom
+    reach = (np.where(c.it_blocks >= 0, d.blocks_ub, 0.0)).sum(axis=2, keepdims=True) * d.block_mw
+    big = np.minimum(reach, d.site_cap)
+    has = (c.it_blocks >= 0).any(axis=2, keepdims=True)
+    r = m.add_rows("site_open_capacity", ("site", "year"), has, "le", 0.0)
+    m.terms(r, c.it_blocks, d.block_mw)
+    m.terms(r, c.site_active, -big)
+    prev = shift(c.site_active, 1)
+    r = m.add_rows("site_active_monotone", ("site", "year"), prev >= 0, "ge", 0.0)
+    m.terms(r, c.site_active, 1.0)
+    m.terms(r, prev, -1.0)
 
 
 def _last(pos: np.ndarray) -> np.ndarray:
     return pos[..., -1:]
 
 
-def add_land(a: _Assembly) -> None:
-    """Installed IT (all coolings, last year) <= land_mw."""
-    if not a.on("land"):
+def add_site_count(b: Builder) -> None:
+    """min_sites <= sites opened by the last year <= max_sites."""
+    if not b.on("site_count"):
         return
-    land = a.get("land_mw")
-    reach = (_last(a.blocks_ub) * (_last(a.n) >= 0)).sum(axis=2, keepdims=True) * a.block
-    r = a.add_rows("land_max", ("site",), (land < reach[..., 0:1]), "le", land)
-    a.terms(r, _last(a.n), a.block)
-
-
-def add_site_open(a: _Assembly) -> None:
-    """IT capacity only at opened sites: installed IT <= M_s x site_open."""
-    if not a.on("site_open"):
-        return
-    reach = (_last(a.blocks_ub) * (_last(a.n) >= 0)).sum(axis=2, keepdims=True) * a.block
-    if a.on("land"):
-        reach = np.minimum(reach, a.get("land_mw"))
-    r = a.add_rows("site_open_capacity", ("site",), reach > 0, "le", 0.0)
-    a.terms(r, _last(a.n), a.block)
-    a.terms(r, a.open, -reach)
-
-
-def add_site_count(a: _Assembly) -> None:
-    """min_sites <= sites opened <= max_sites."""
-    if not a.on("site_count"):
-        return
-    n_sites = a.sizes["site"]
-    lo = int(a.inputs.attrs.get("min_sites", 0) or 0)
-    hi = a.inputs.attrs.get("max_sites", n_sites)
+    m, c = b.m, b.col
+    n_sites = m.sizes["site"]
+    lo = int(m.inputs.attrs.get("min_sites", 0) or 0)
+    hi = m.inputs.attrs.get("max_sites", n_sites)
     hi = n_sites if hi is None or not np.isfinite(float(hi)) else int(hi)
     one = np.ones((1, 1, 1, 1, 1), bool)
-    r = a.add_rows("sites_min", (), one & (lo > 0), "ge", lo)
-    a.terms(r, a.open, 1.0)
-    r = a.add_rows("sites_max", (), one & (hi < n_sites), "le", hi)
-    a.terms(r, a.open, 1.0)
+    r = m.add_rows("sites_min", (), one & (lo > 0), "ge", lo)
+    m.terms(r, _last(c.site_active), 1.0)
+    r = m.add_rows("sites_max", (), one & (hi < n_sites), "le", hi)
+    m.terms(r, _last(c.site_active), 1.0)
 
 
-def add_facility_peak(a: _Assembly) -> None:
+def add_facility_peak(b: Builder) -> None:
     """Facility peak of the GPUs online <= interconnect MW energised at the site."""
-    if not a.on("facility_peak"):
+    if not b.on("facility_peak"):
         return
-    has = a.gpu_ok.any(axis=(1, 2), keepdims=True)
-    r = a.add_rows("facility_peak_max", ("site", "year"), has, "le", 0.0)
-    a.terms(r, a.g, a.get("facility_peak_kw_per_gpu"))
-    a.terms(r, a.ic, -1.0)
+    m, c = b.m, b.col
+    has = b.dom.gpu_ok.any(axis=(1, 2), keepdims=True)
+    r = m.add_rows("facility_peak_max", ("site", "year"), has, "le", 0.0)
+    m.terms(r, c.gpus, m.coef("facility_peak_kw_per_gpu"))
+    m.terms(r, c.ic_mw, -1.0)
 
 
-def add_interconnect(a: _Assembly) -> None:
+def add_interconnect(b: Builder) -> None:
     """Phasing, monotone energisation, option capacity and one option per opened site."""
-    prev = shift(a.ic, 1)
-    if a.on("ic_phase"):
-        phase = a.get("ic_phase_mw_per_yr")
-        r = a.add_rows("ic_phase_max", ("site", "option", "year"), (a.ic >= 0) & (phase < a.ic_ub), "le", phase)
-        a.terms(r, a.ic, 1.0)
-        a.terms(r, prev, -1.0)
-    if a.on("ic_monotone"):
-        r = a.add_rows("ic_mw_monotone", ("site", "option", "year"), (a.ic >= 0) & (prev >= 0), "ge", 0.0)
-        a.terms(r, a.ic, 1.0)
-        a.terms(r, prev, -1.0)
-    if a.on("ic_capacity"):
-        big = _last(a.ic_ub)
-        r = a.add_rows("ic_capacity_max", ("site", "option"), _last(a.ic) >= 0, "le", 0.0)
-        a.terms(r, _last(a.ic), 1.0)
-        a.terms(r, a.sel, -big)
-    if a.on("ic_choice"):
-        link = a.on("site_open")
-        r = a.add_rows("ic_choice_max", ("site",), (a.sel >= 0).any(axis=3, keepdims=True), "le", 0.0 if link else 1.0)
-        a.terms(r, a.sel, 1.0)
+    m, c = b.m, b.col
+    prev = shift(c.ic_mw, 1)
+    if b.on("ic_phase"):
+        phase = m.coef("ic_phase_mw_per_yr")
+        need = (c.ic_mw >= 0) & np.isfinite(phase) & (phase < b.dom.ic_ub)
+        r = m.add_rows("ic_phase_max", ("site", "option", "year"), need, "le", np.where(np.isfinite(phase), phase, 0.0))
+        m.terms(r, c.ic_mw, 1.0)
+        m.terms(r, prev, -1.0)
+    if b.on("ic_monotone"):
+        r = m.add_rows("ic_mw_monotone", ("site", "option", "year"), (c.ic_mw >= 0) & (prev >= 0), "ge", 0.0)
+        m.terms(r, c.ic_mw, 1.0)
+        m.terms(r, prev, -1.0)
+    if b.on("ic_capacity"):
+        r = m.add_rows("ic_capacity_max", ("site", "option", "year"), c.ic_mw >= 0, "le", 0.0)
+        m.terms(r, c.ic_mw, 1.0)
+        m.terms(r, c.ic_active, -m.coef("ic_capacity_mw"))
+    if b.on("ic_choice"):
+        prev_a = shift(c.ic_active, 1)
+        r = m.add_rows("ic_active_monotone", ("site", "option", "year"), (c.ic_active >= 0) & (prev_a >= 0), "ge", 0.0)
+        m.terms(r, c.ic_active, 1.0)
+        m.terms(r, prev_a, -1.0)
+        link = b.on("site_open")
+        has = (_last(c.ic_active) >= 0).any(axis=3, keepdims=True)
+        r = m.add_rows("ic_choice_max", ("site",), has, "le", 0.0 if link else 1.0)
+        m.terms(r, _last(c.ic_active), 1.0)
         if link:
-            a.terms(r, a.open, -1.0)
+            m.terms(r, _last(c.site_active), -1.0)
 
 
-def add_water_cap(a: _Assembly) -> None:
+def add_water_cap(b: Builder) -> None:
     """On-site water of the GPUs online <= water_cap_m3_per_yr (rows in 1,000 m3)."""
-    if not a.on("water_cap"):
+    if not b.on("water_cap"):
         return
-    cap = a.get("water_cap_m3_per_yr") / 1e3
-    has = a.gpu_ok.any(axis=(1, 2), keepdims=True) & np.isfinite(cap)
-    r = a.add_rows("water_cap_max", ("site", "year"), has, "le", np.where(np.isfinite(cap), cap, 0.0))
-    a.terms(r, a.g, a.get("water_m3_per_gpu_year"))  # m3/GPU = 1,000 m3 per kGPU
+    m, c = b.m, b.col
+    cap = m.coef("water_cap_m3_per_yr") / 1e3
+    has = b.dom.gpu_ok.any(axis=(1, 2), keepdims=True) & np.isfinite(cap)
+    r = m.add_rows("water_cap_max", ("site", "year"), has, "le", np.where(np.isfinite(cap), cap, 0.0))
+    m.terms(r, c.gpus, m.coef("water_m3_per_gpu_year"))  # m3/GPU = 1,000 m3 per kGPU
 
 
-def add_capex_budget(a: _Assembly) -> None:
-    """Capital spent in each year <= capex_budget_usd (rows in MUSD)."""
-    if not a.on("capex_budget"):
+def add_capex_budget(b: Builder) -> None:
+    """Capital spent (cash) in each year <= capex_budget_usd (rows in MUSD)."""
+    if not b.on("capex_budget"):
         return
-    budget = a.get("capex_budget_usd") / 1e6
-    r = a.add_rows("capex_budget_max", ("year",), np.isfinite(budget), "le", np.where(np.isfinite(budget), budget, 0.0))
-    fac = a.get("facility_capex_usd_per_mw") * a.block / 1e6
-    a.terms(r, a.n, fac)
-    a.terms(_next_year_rows(r), a.n, -fac)  # n_t is last year's stock in row t+1
-    a.terms(r, a.gn, a.get("gpu_capex_usd") / 1e3)
-    rows = r.reshape(-1)
-    a.terms(rows[a.t_open], a.open, a.get("site_open_usd") / 1e6)
-    a.terms(rows[a.t_ic], a.sel, a.get("ic_capex_usd") / 1e6)
+    m, c, d = b.m, b.col, b.dom
+    budget = m.coef("capex_budget_usd") / 1e6
+    r = m.add_rows("capex_budget_max", ("year",), np.isfinite(budget), "le", np.where(np.isfinite(budget), budget, 0.0))
+    # a cumulative column x_t spends (x_t - x_{t-1}) c in year t: +c in row t, -c in row t+1
+    nxt = _next_year(r)
+    fac = m.coef("facility_capex_usd_per_mw") * d.block_mw / 1e6
+    m.terms(r, c.it_blocks, fac)
+    m.terms(nxt, c.it_blocks, -fac)
+    opening = m.coef("site_open_usd") / 1e6
+    m.terms(r, c.site_active, opening)
+    m.terms(nxt, c.site_active, -opening)
+    ic = m.coef("ic_capex_usd") / 1e6
+    m.terms(r, c.ic_active, ic)
+    m.terms(nxt, c.ic_active, -ic)
+    m.terms(r, c.gpus_new, m.coef("gpu_capex_usd") / 1e3)
 
 
-def _next_year_rows(r: np.ndarray) -> np.ndarray:
-    """Row of year t+1 at year t (blocks installed at t are 'previous' in year t+1)."""
-    out = np.full(r.shape, -1, dtype=np.int64)
-    out[..., :-1] = r[..., 1:]
-    return out
-
-
-def add_carbon_cap(a: _Assembly) -> None:
+def add_carbon_cap(b: Builder) -> None:
     """Fleet CO2 from facility energy <= carbon_cap_t (rows in kt)."""
-    if not a.on("carbon_cap"):
+    if not b.on("carbon_cap"):
         return
-    cap = a.get("carbon_cap_t") / 1e3
-    r = a.add_rows("carbon_cap_max", ("year",), np.isfinite(cap), "le", np.where(np.isfinite(cap), cap, 0.0))
-    a.terms(r, a.g, a.get("facility_mwh_per_gpu_year") * a.get("co2_t_per_mwh"))
+    m, c = b.m, b.col
+    cap = m.coef("carbon_cap_t") / 1e3
+    r = m.add_rows("carbon_cap_max", ("year",), np.isfinite(cap), "le", np.where(np.isfinite(cap), cap, 0.0))
+    m.terms(r, c.gpus, m.coef("facility_mwh_per_gpu_year") * m.coef("co2_t_per_mwh"))
 
 
-def add_iso_share(a: _Assembly) -> None:
+def add_iso_share(b: Builder) -> None:
     """IT capacity in any one ISO <= max_iso_share x fleet IT capacity."""
-    if not a.iso_on:
+    if not b.dom.iso_on:
         return
-    share = float(a.inputs.attrs["max_iso_share"])
-    r = a.add_rows("it_total_def", ("year",), np.ones(a.shape(("year",)), bool), "eq", 0.0)
-    a.terms(r, a.tot, 1.0)
-    a.terms(r, a.n, -a.block)
-    iso = np.asarray(a.inputs["iso"].values).astype(str)
+    m, c, d = b.m, b.col, b.dom
+    share = float(m.inputs.attrs["max_iso_share"])
+    r = m.add_rows("it_total_def", ("year",), np.ones(m.shape(("year",)), bool), "eq", 0.0)
+    m.terms(r, c.it_total, 1.0)
+    m.terms(r, c.it_blocks, -d.block_mw)
+    iso = np.asarray(m.inputs["iso"].values).astype(str)
     names, idx = np.unique(iso, return_inverse=True)
-    has = np.zeros((len(names), a.sizes["year"]), bool)
-    np.logical_or.at(has, idx, (a.n >= 0).any(axis=(1, 2, 3)))
-    labels = [(str(names[i]), int(a.years[t])) for i, t in zip(*np.nonzero(has))]
-    rows = a.add_rows("iso_share_max", ("iso", "year"), has, "le", 0.0, labels=labels)
-    site_rows = rows[idx].reshape(a.sizes["site"], 1, 1, 1, a.sizes["year"])
-    a.terms(site_rows, a.n, a.block)
-    a.terms(rows, a.tot.reshape(1, -1), -share)
+    has = np.zeros((len(names), m.sizes["year"]), bool)
+    np.logical_or.at(has, idx, (c.it_blocks >= 0).any(axis=(1, 2, 3)))
+    labels = [(str(names[i]), int(m.years[t])) for i, t in zip(*np.nonzero(has))]
+    rows = m.add_rows("iso_share_max", ("iso", "year"), has, "le", 0.0, labels=labels)
+    site_rows = rows[idx].reshape(m.sizes["site"], 1, 1, 1, m.sizes["year"])
+    m.terms(site_rows, c.it_blocks, d.block_mw)
+    m.terms(rows, c.it_total.reshape(1, -1), -share)
+
+
+def add_structural_rows(b: Builder) -> None:
+    """Elastic model only: the zeros the index sets impose, as rows a relaxation may loosen."""
+    if not b.opt.elastic:
+        return
+    m, c, d = b.m, b.col, b.dom
+    y = m.years.reshape(1, 1, 1, 1, -1)
+    if b.on("permit"):
+        early = (c.it_blocks >= 0) & (y < d.it_start)
+        r = m.add_rows("it_before_permit", ("site", "cooling", "year"), early, "le", 0.0)
+        m.terms(r, c.it_blocks, d.block_mw)
+    if b.on("ic_lead"):
+        early = (c.ic_mw >= 0) & (y < d.ic_start)
+        r = m.add_rows("ic_before_earliest", ("site", "option", "year"), early, "le", 0.0)
+        m.terms(r, c.ic_mw, 1.0)
+    if b.on("chip_first_year"):
+        early = (y < m.coef("first_year")) & (c.gpus >= 0).any(axis=(0, 2), keepdims=True)
+        r = m.add_rows("gpus_before_sale", ("chip", "year"), early, "le", 0.0)
+        m.terms(r, c.gpus, 1.0)
 
 
 # ------------------------------------------------------------------------------ objective
-def add_objective(a: _Assembly) -> None:
-    """NPV of capex, opex and shortfall penalty [MUSD]."""
-    df = a.df
-    df_next = np.concatenate([df[..., 1:], np.zeros(df.shape[:-1] + (1,))], axis=-1)
-    block = a.block
-    # sum_t df_t (n_t - n_{t-1}) capex  ==  sum_t n_t (df_t - df_{t+1}) capex
-    fac = a.get("facility_capex_usd_per_mw") * (df - df_next)
-    om = a.get("fixed_om_usd_per_mw_yr") * df
-    a.objective(a.n, block * (fac + om) / 1e6)
-    price = a.get("electricity_usd_per_mwh") + a.get("carbon_price_usd_per_t") * a.get("co2_t_per_mwh")
-    per_gpu_year = a.get("facility_mwh_per_gpu_year") * price + a.get("water_m3_per_gpu_year") * a.get("water_usd_per_m3")
-    a.objective(a.g, df * per_gpu_year / 1e3)  # USD/GPU x 1,000 GPU / 1e6
-    a.objective(a.gn, df * a.get("gpu_capex_usd") / 1e3)
-    dfv = df.reshape(-1)
-    a.objective(a.open, dfv[a.t_open] * a.get("site_open_usd") / 1e6)
-    a.objective(a.sel, dfv[a.t_ic] * a.get("ic_capex_usd") / 1e6)
-    if a.penalty > 0:
-        a.objective(a.sf, df * a.penalty / 1e3)
-        pflops = a.get("dense_pflops")
-        allowed = a.get("target_chip_allowed").astype(bool) & (pflops > 0)
-        per_pf = a.penalty / float(pflops[allowed].min()) if allowed.any() else a.penalty
-        a.objective(a.sfp, df * per_pf / 1e3)
+def add_objective(b: Builder) -> None:
+    """NPV of capital charges, opex and shortfall penalty [MUSD].
+
+    Capital charges follow the study's method (annuity, salvage or none) through the
+    ``capital_factor_*`` inputs: the NPV charged per USD of an asset bought in year t.
+    A cumulative column (blocks, active site, active interconnect) bought in year t is
+    charged ``f_t``; written per column as ``x_t (f_t - f_{t+1})`` (one nonzero each).
+    """
+    m, c, d = b.m, b.col, b.dom
+    df = m.coef("discount_factor")
+    fac = m.coef("facility_capex_usd_per_mw") * _drop_next(m.coef("capital_factor_facility"))
+    om = m.coef("fixed_om_usd_per_mw_yr") * df
+    m.objective(c.it_blocks, d.block_mw * (fac + om) / 1e6)
+    price = m.coef("electricity_usd_per_mwh") + m.coef("carbon_price_usd_per_t") * m.coef("co2_t_per_mwh")
+    per_gpu_year = (m.coef("facility_mwh_per_gpu_year") * price
+                    + m.coef("water_m3_per_gpu_year") * m.coef("water_usd_per_m3"))
+    m.objective(c.gpus, df * per_gpu_year / 1e3)  # USD/GPU x 1,000 GPU / 1e6
+    m.objective(c.gpus_new, m.coef("capital_factor_gpu") * m.coef("gpu_capex_usd") / 1e3)
+    m.objective(c.site_active, _drop_next(m.coef("capital_factor_site")) * m.coef("site_open_usd") / 1e6)
+    m.objective(c.ic_active, _drop_next(m.coef("capital_factor_interconnect")) * m.coef("ic_capex_usd") / 1e6)
+    if d.penalty > 0:
+        m.objective(c.shortfall_gpus, df * d.penalty / 1e3)
+        pflops = m.coef("dense_pflops")
+        allowed = m.coef("target_chip_allowed").astype(bool) & (pflops > 0)
+        per_pf = d.penalty / float(pflops[allowed].min()) if allowed.any() else d.penalty
+        m.objective(c.shortfall_pflops, df * per_pf / 1e3)
 
 
 # ---------------------------------------------------------------------------------- Pyomo
-def _finish(a: _Assembly) -> SitingModel:
-    lb = np.concatenate(a.lb) if a.lb else np.zeros(0)
-    ub = np.concatenate(a.ub) if a.ub else np.zeros(0)
-    kinds = np.concatenate(a.kinds) if a.kinds else np.zeros(0, dtype=object)
-    rhs = np.concatenate(a.rhs) if a.rhs else np.zeros(0)
-    sense = np.concatenate(a.sense) if a.sense else np.zeros(0, dtype=object)
-    A = sp.coo_array(
-        (np.concatenate(a.tv), (np.concatenate(a.tr), np.concatenate(a.tc))),
-        shape=(a.n_row, a.n_col),
-    ).tocsr()
-    A.sum_duplicates()
-    A.eliminate_zeros()
-    cost = np.zeros(a.n_col)
-    if a.oc:
-        np.add.at(cost, np.concatenate(a.oc), np.concatenate(a.ov))
+def _finish(b: Builder) -> SitingModel:
+    m = b.m
+    A, rhs, sense, lb, ub, kinds, cost = m.arrays()
 
-    m = pyo.ConcreteModel(name=str(a.inputs.attrs.get("study_name", "dcplan")))
+    model = pyo.ConcreteModel(name=str(m.inputs.attrs.get("study_name", "dcplan")))
     vardata: list = []
-    for fam in a.vars.values():
+    for fam in m.variables.values():
         mask = fam.pos >= 0
         idx = np.nonzero(mask)
-        cols = [np.asarray(a.coords[d], dtype=object)[idx[AX.index(d)]] for d in fam.dims]
+        cols = [np.asarray(m.coords[d], dtype=object)[idx[AX.index(d)]] for d in fam.dims]
         labels = list(zip(*cols)) if len(fam.dims) > 1 else list(cols[0])
         var = pyo.Var(labels, domain=_KIND[fam.kind], dense=True)
-        m.add_component(fam.name, var)
+        model.add_component(fam.name, var)
         vardata.extend(var.values())
     for v, lo, hi in zip(vardata, lb.tolist(), ub.tolist()):
         v.setlb(lo)
@@ -665,32 +853,33 @@ def _finish(a: _Assembly) -> SitingModel:
     rhs_list = rhs.tolist()
     trivial: list[str] = []
     keep_rows = np.diff(A.indptr) > 0
-    for fam in a.rows.values():
+    for fam in m.rows.values():
         rows = {}
         for k, label in enumerate(fam.labels):
             i = fam.start + k
-            b, e = indptr[i], indptr[i + 1]
-            if b == e:
+            lo_i, hi_i = indptr[i], indptr[i + 1]
+            if lo_i == hi_i:
                 if not _holds(0.0, fam.sense, rhs_list[i]):
-                    trivial.append(f"{fam.name}[{label}] needs {fam.sense} {rhs_list[i]:g} but no variable can serve it")
+                    trivial.append((fam.name, label, fam.sense, rhs_list[i]))
                 continue
-            expr = LinearExpression(constant=0.0, linear_coefs=data[b:e], linear_vars=[vardata[j] for j in indices[b:e]])
+            expr = LinearExpression(constant=0.0, linear_coefs=data[lo_i:hi_i],
+                                    linear_vars=[vardata[j] for j in indices[lo_i:hi_i]])
             rhs_i = rhs_list[i]
             rows[label] = expr <= rhs_i if fam.sense == "le" else (expr >= rhs_i if fam.sense == "ge" else expr == rhs_i)
         if not fam.dims:
             if rows:
-                m.add_component(fam.name, pyo.Constraint(expr=next(iter(rows.values()))))
+                model.add_component(fam.name, pyo.Constraint(expr=next(iter(rows.values()))))
             continue
-        m.add_component(fam.name, pyo.Constraint(list(rows), rule=lambda _m, *i, _r=rows: _r[i if len(i) > 1 else i[0]]))
+        model.add_component(fam.name, pyo.Constraint(list(rows), rule=lambda _m, *i, _r=rows: _r[i if len(i) > 1 else i[0]]))
     nz = np.nonzero(cost)[0]
-    m.objective = pyo.Objective(
+    model.objective = pyo.Objective(
         expr=LinearExpression(constant=0.0, linear_coefs=cost[nz].tolist(), linear_vars=[vardata[j] for j in nz.tolist()]),
         sense=pyo.minimize,
     )
     # empty rows carry no information for the solver; drop them from the array view too
     if not keep_rows.all():
         new_index = np.cumsum(keep_rows) - 1
-        for fam in a.rows.values():
+        for fam in m.rows.values():
             kept = keep_rows[fam.start:fam.stop]
             fam.labels = [lab for lab, k in zip(fam.labels, kept) if k]
             start = int(new_index[fam.start - 1] + 1) if fam.start > 0 else 0
@@ -700,7 +889,7 @@ def _finish(a: _Assembly) -> SitingModel:
         sense = sense[keep_rows]
     integrality = np.array([k != "continuous" for k in kinds], dtype=bool)
     return SitingModel(
-        model=m, inputs=a.inputs, skip=a.skip, variables=a.vars, rows=a.rows, A=A, rhs=rhs,
+        model=model, inputs=m.inputs, options=b.opt, variables=m.variables, rows=m.rows, A=A, rhs=rhs,
         senses=sense, col_lower=lb, col_upper=ub, integrality=integrality, cost=cost,
         cost_offset=0.0, vardata=vardata, trivially_infeasible=trivial,
     )
@@ -712,8 +901,3 @@ def _holds(value: float, sense: str, rhs: float, tol: float = 1e-9) -> bool:
     if sense == "ge":
         return value >= rhs - tol
     return abs(value - rhs) <= tol
-
-
-def registered_names() -> set[str]:
-    """Every component name the registry declares (for the test that all are built)."""
-    return set(VARIABLES) | set(CONSTRAINTS)

@@ -25,9 +25,9 @@ class Entry:
 VARIABLES: dict[str, Entry] = {
     e.name: e
     for e in [
-        Entry("site_open", ("site",), "1", "site is opened (binary)", "site_open", "add_variables"),
+        Entry("site_active", ("site", "year"), "1", "site is open by that year: its opening cost is paid (binary, cumulative)", "site_open", "add_variables"),
         Entry("it_blocks", ("site", "cooling", "year"), "block", "installed IT capacity in blocks of block_mw (integer, cumulative)", "it_capacity", "add_variables"),
-        Entry("ic_select", ("site", "option"), "1", "interconnect option chosen (binary)", "ic_choice", "add_variables"),
+        Entry("ic_active", ("site", "option", "year"), "1", "interconnect option built by that year: its cost is paid (binary, cumulative)", "ic_choice", "add_variables"),
         Entry("ic_mw", ("site", "option", "year"), "MW", "interconnect MW energised (cumulative)", "ic_phase", "add_variables"),
         Entry("gpus", ("site", "chip", "cooling", "year"), "kGPU", "GPUs online", "gpu_stock", "add_variables"),
         Entry("gpus_new", ("site", "chip", "cooling", "year"), "kGPU", "GPUs deployed (vintage)", "gpu_stock", "add_variables"),
@@ -47,20 +47,26 @@ CONSTRAINTS: dict[str, Entry] = {
         Entry("it_fleet_min", ("cooling_set", "year"), "block", "blocks of a set of coolings >= the IT its liquid- or air-bound target needs, rounded up (valid inequality)", "fleet_rounding", "add_fleet_rounding"),
         Entry("it_blocks_monotone", ("site", "cooling", "year"), "block", "installed IT never decreases", "it_monotone", "add_it_capacity"),
         Entry("build_rate_max", ("site", "year"), "MW", "IT MW commissioned per year <= max_build_mw_per_yr", "build_rate", "add_build_rate"),
-        Entry("land_max", ("site",), "MW", "installed IT <= land_mw", "land", "add_land"),
-        Entry("site_open_capacity", ("site",), "MW", "IT capacity only at opened sites", "site_open", "add_site_open"),
+        Entry("land_max", ("site", "year"), "MW", "installed IT <= land_mw", "land", "add_land"),
+        Entry("site_open_capacity", ("site", "year"), "MW", "IT capacity only at sites open by that year", "site_open", "add_site_open"),
+        Entry("site_active_monotone", ("site", "year"), "1", "an opened site stays open", "site_open", "add_site_open"),
         Entry("sites_min", (), "site", "sites opened >= min_sites", "site_count", "add_site_count"),
         Entry("sites_max", (), "site", "sites opened <= max_sites", "site_count", "add_site_count"),
         Entry("facility_peak_max", ("site", "year"), "MW", "facility peak <= interconnect MW energised", "facility_peak", "add_facility_peak"),
         Entry("ic_phase_max", ("site", "option", "year"), "MW", "interconnect MW added per year <= ic_phase_mw_per_yr", "ic_phase", "add_interconnect"),
         Entry("ic_mw_monotone", ("site", "option", "year"), "MW", "energised MW never decrease", "ic_monotone", "add_interconnect"),
-        Entry("ic_capacity_max", ("site", "option"), "MW", "energised MW <= ic_capacity_mw of a chosen option", "ic_capacity", "add_interconnect"),
+        Entry("ic_capacity_max", ("site", "option", "year"), "MW", "energised MW <= ic_capacity_mw of an option built by that year", "ic_capacity", "add_interconnect"),
+        Entry("ic_active_monotone", ("site", "option", "year"), "1", "a built interconnect stays built", "ic_choice", "add_interconnect"),
         Entry("ic_choice_max", ("site",), "1", "at most one option per site, only at opened sites", "ic_choice", "add_interconnect"),
         Entry("water_cap_max", ("site", "year"), "1000 m**3", "on-site water <= water_cap_m3_per_yr", "water_cap", "add_water_cap"),
         Entry("capex_budget_max", ("year",), "MUSD", "capital spent in the year <= capex_budget_usd", "capex_budget", "add_capex_budget"),
         Entry("carbon_cap_max", ("year",), "kt", "fleet CO2 <= carbon_cap_t", "carbon_cap", "add_carbon_cap"),
         Entry("it_total_def", ("year",), "MW", "fleet IT capacity = sum of site IT capacity", "iso_share", "add_iso_share"),
         Entry("iso_share_max", ("iso", "year"), "MW", "IT capacity in one ISO <= max_iso_share x fleet IT", "iso_share", "add_iso_share"),
+        # elastic (diagnosis) model only: the structural zeros as rows
+        Entry("it_before_permit", ("site", "cooling", "year"), "MW", "no IT before permit + construction (diagnosis only)", "permit", "add_structural_rows"),
+        Entry("ic_before_earliest", ("site", "option", "year"), "MW", "no interconnect MW before its earliest year (diagnosis only)", "ic_lead", "add_structural_rows"),
+        Entry("gpus_before_sale", ("chip", "year"), "kGPU", "no GPU before its chip's first year (diagnosis only)", "chip_first_year", "add_structural_rows"),
     ]
 }
 
@@ -71,8 +77,8 @@ TIGHTENINGS: tuple[str, ...] = ("fleet_rounding",)
 BOUND_FAMILIES: dict[str, str] = {
     "compatibility": "GPUs only on compatible (chip, cooling) pairs (sparse index set of gpus)",
     "chip_first_year": "no GPU of a chip before its first_year (sparse index set of gpus)",
-    "permit": "no IT capacity before permit_year (upper bound 0 on it_blocks)",
-    "ic_lead": "no interconnect MW before ic_earliest_year (upper bound 0 on ic_mw)",
+    "permit": "no IT capacity before it_earliest_year = permit + construction (sparse index set of it_blocks)",
+    "ic_lead": "no interconnect MW before ic_earliest_year (sparse index set of ic_mw)",
 }
 
 #: every family name that ``build_model(skip=...)`` accepts

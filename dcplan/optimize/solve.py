@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from dcplan.errors import InfeasibleError, SolveError
+from dcplan.errors import AuditError, InfeasibleError, SolveError
 from dcplan.optimize.model import SitingModel, build_model
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: 
         return None
     lp_bound = float(h.getInfo().objective_function_value)
     x_lp = np.asarray(h.getSolution().col_value)
-    open_pos = sm.variables["site_open"].pos.reshape(-1)
+    open_pos = sm.variables["site_active"].pos[..., -1].reshape(-1)
     score = x_lp[open_pos]
     lo = int(sm.inputs.attrs.get("min_sites", 0) or 0)
     used = int(np.count_nonzero(score > 1e-6))
@@ -236,6 +236,8 @@ def solve(
     study_yaml: str | None = None,
     skip=(),
     use_start: bool = True,
+    tighten: bool = True,
+    diagnosis_time_limit_s: float = 60.0,
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -257,7 +259,13 @@ def solve(
     skip : iterable of str
         Constraint families to leave out (what-if studies and tests).
     use_start : bool
-        Give HiGHS a MIP start from LP screening (:func:`screened_start`).
+        Give HiGHS a MIP start from LP screening (:func:`screened_start`) and accept it
+        without branch and bound when the LP bound proves it within the gap.
+    tighten : bool
+        Column bounds and valid inequalities (:func:`dcplan.optimize.model.build_model`);
+        ``False`` with ``use_start=False`` solves the plain model (the differential tests).
+    diagnosis_time_limit_s : float
+        Time the infeasibility diagnosis may take [s].
 
     Returns
     -------
@@ -269,17 +277,21 @@ def solve(
         No plan meets every constraint; ``.diagnosis`` says which families bind, where and when.
     SolveError
         Time limit with no feasible plan (``status="time_limit"``) or a solver failure.
+    AuditError
+        The solver's plan breaks a constraint when re-checked from the outputs
+        (``status="audit_failed"``); never returned as a plan.
     """
     from dcplan.results import Plan
 
     report = progress or (lambda event, info: None)
     report("build", {"phase": "build", "detail": f"{inputs.sizes.get('site', 0)} sites"})
-    sm = build_model(inputs, skip=skip)
+    sm = build_model(inputs, skip=skip, tighten=tighten)
     report("build", {"phase": "build", "done": True, "seconds": sm.build_seconds, "detail": repr(sm)})
     if sm.trivially_infeasible:
         from dcplan.optimize.diagnose import diagnose
 
-        diagnosis = diagnose(sm, time_limit_s=time_limit_s, threads=threads, seed=seed)
+        diagnosis = diagnose(sm, time_limit_s=diagnosis_time_limit_s, threads=threads, seed=seed,
+                             progress=progress)
         raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
     report("handoff", {"phase": "handoff", "detail": "standard form -> HiGHS"})
     ho = handoff(sm)
@@ -310,7 +322,8 @@ def solve(
     if result["status"] == "infeasible":
         from dcplan.optimize.diagnose import diagnose
 
-        diagnosis = diagnose(sm, time_limit_s=time_limit_s, threads=threads, seed=seed)
+        diagnosis = diagnose(sm, time_limit_s=diagnosis_time_limit_s, threads=threads, seed=seed,
+                             progress=progress)
         raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
     if result["status"] == "no_solution":
         msg = f"time limit of {time_limit_s} s reached with no feasible plan; raise the limit or relax the study"
@@ -346,5 +359,9 @@ def solve(
     report("audit", {"phase": "audit", "done": True, "ok": verdict.ok,
                      "detail": "passed" if verdict.ok else f"{len(verdict.violations)} violations"})
     if not verdict.ok:
-        logger.warning("audit found %d violations: %s", len(verdict.violations), verdict.violations[:3])
+        plan.dataset.attrs["status"] = "audit_failed"
+        head = "; ".join(str(v) for v in verdict.violations[:3])
+        msg = (f"the solver's plan breaks {len(verdict.violations)} constraint element(s) when re-checked "
+               f"from its outputs ({head}); it is not a valid plan")
+        raise AuditError(msg, plan=plan, audit=verdict)
     return plan
