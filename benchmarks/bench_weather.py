@@ -111,6 +111,9 @@ def main(argv: list[str]) -> int:
     for k, t in enumerate(techs):
         line(t, float(np.median(np.abs(pue_err[:, k]))), 0.005, "")
     line("median |air_evap WUE error| (relative)", float(np.median(wue_rel)), 0.10, "")
+    print(f"  {'  (absolute: median |error|':52s} "
+          f"{float(np.median(np.abs(wue_syn[:, evap] - wue_real[:, evap]))):8.4f} L/kWh; real "
+          f"median {float(np.median(wue_real[:, evap])):.3f} L/kWh)")
     hdr = ~np.isnan(wb_hdr)
     line(f"p90 |0.4 % wet bulb - header design| ({int(hdr.sum())} stations)",
          float(np.quantile(np.abs(wb_hdr[hdr]), 0.9)), 1.5, "K")

@@ -99,9 +99,8 @@ def _main(
 @app.command()
 def validate(study: StudyArg) -> None:
     """Check a study file and report every problem at once."""
-    from dcplan.spec import load_study
-
     from dcplan.inputs import check_study
+    from dcplan.spec import load_study
 
     try:
         parsed = load_study(study)

@@ -252,7 +252,8 @@ def site_weather(study: Study, sites) -> xr.Dataset:
         if epw is None:
             epw = cache[path] = weather.read_epw(path)
         if epw.sizes["hour"] < HOURS:
-            problems.append(Problem(where, f"{path.name} has {epw.sizes['hour']} hours, not {HOURS}",
+            problems.append(Problem(where,
+                                    f"{path.name} has {epw.sizes['hour']} hours, not {HOURS}",
                                     "use a full-year EPW/TMY file"))
             continue
         dry[i] = epw["temp_air_c"].to_numpy()[:HOURS]
@@ -509,7 +510,8 @@ def grid_coefficients(study: Study, sites) -> xr.Dataset:
     keep = ["ic_capacity_mw", "ic_earliest_year", "ic_phase_mw_per_yr", "ic_capex_usd", "ic_kv"]
     ds = options[[v for v in keep if v in options]]
     ds["permit_year"] = (("site",), np.asarray(permit, dtype=int),
-                         {"units": "calendar_year", "long_name": "first year permits allow IT capacity online"})
+                         {"units": "calendar_year",
+                          "long_name": "first year permits allow IT capacity online"})
     return ds
 
 
@@ -531,7 +533,8 @@ def construction_coefficients(study: Study, sites, cooling: pd.DataFrame) -> xr.
             "construction_yr": (("cooling",), months / 12.0,
                                 {"units": "year", "long_name": "construction of shell, plant and first IT block"}),
             "it_earliest_year": (("site", "cooling"), earliest,
-                                 {"units": "calendar_year", "long_name": "first year IT may be online (permit + construction)"}),
+                                 {"units": "calendar_year", "long_name":
+                                  "first year IT may be online (permit + construction)"}),
         },
         coords={"site": sites["site_id"].astype(str).to_numpy(), "cooling": list(cooling.index)},
     )
@@ -740,14 +743,18 @@ def build_inputs(
             "max_sites": limits.max_sites if limits.max_sites is not None else len(site_ids),
             "max_iso_share": limits.max_iso_share if limits.max_iso_share is not None else 1.0,
             "shortfall_penalty_usd_per_gpu": study.fleet.shortfall_penalty_usd_per_gpu or 0.0,
-            "sites_limit_rule": ("none" if study.sites.catalog is None
-                                 or study.sites.catalog.limit is None
-                                 else f"{study.sites.catalog.limit} by {study.sites.catalog.limit_by}"),
+            "sites_limit_rule": _limit_rule(study),
         }
     )
     _check_finite(ds)
     progress("inputs", {"phase": "inputs", "done": True, "detail": f"{len(site_ids)} sites"})
     return ds
+
+
+def _limit_rule(study: Study) -> str:
+    """How sites.catalog.limit chose its rows, for the inputs attributes."""
+    ref = study.sites.catalog
+    return "none" if ref is None or ref.limit is None else f"{ref.limit} by {ref.limit_by}"
 
 
 def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
@@ -780,25 +787,32 @@ def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
             "land_mw": (("site",), sites["land_mw"].to_numpy(float),
                         {"units": "MW", "long_name": "IT MW the land can host"}),
             "water_cap_m3_per_yr": (("site",), water_cap,
-                                    {"units": "m**3/year", "long_name": "on-site water allowance per year"}),
+                                    {"units": "m**3/year",
+                                     "long_name": "on-site water allowance per year"}),
             "max_build_mw_per_yr": (("site",), np.full(n, study.limits.max_build_mw_per_year),
-                                    {"units": "MW/year", "long_name": "IT MW commissioned per year at most"}),
+                                    {"units": "MW/year",
+                                     "long_name": "IT MW commissioned per year at most"}),
             "site_open_usd": (("site",), np.full(n, study.costs.site_open_usd),
                               {"units": "USD", "long_name": "fixed cost of opening the site"}),
             "facility_capex_usd_per_mw": (("site", "cooling"), capex,
                                           {"units": "USD/MW", "long_name": "facility capex per IT MW"}),
-            "fixed_om_usd_per_mw_yr": (("cooling",), cooling["fixed_om_usd_per_mw_yr"].to_numpy(float)
-                                       * redundancy_mult + float(np.max(fuel)),
-                                       {"units": "USD/MW/year", "long_name": "fixed O&M per IT MW "
-                                        "(scaled with the redundancy scheme, plus generator test fuel)"}),
-            "electrical_capex_multiplier": ((), redundancy_mult,
-                                            {"units": "1", "long_name": f"facility capex of the {scheme} "
-                                             "scheme relative to the 2N reference"}),
-            "genset_mw_per_it_mw": ((), electrical.genset_installed_mw_per_it_mw(scheme),
-                                    {"units": "MW/MW", "long_name": "backup generator nameplate per IT MW"}),
-            "genset_fuel_usd_per_mw_yr": (("site",), np.broadcast_to(fuel, (n,)).astype(float),
-                                          {"units": "USD/MW/year", "long_name": "generator test "
-                                           "fuel per IT MW (hours within the state's permit limit)"}),
+            "fixed_om_usd_per_mw_yr": (
+                ("cooling",),
+                cooling["fixed_om_usd_per_mw_yr"].to_numpy(float) * redundancy_mult
+                + float(np.max(fuel)),
+                {"units": "USD/MW/year", "long_name": "fixed O&M per IT MW (scaled with the "
+                 "redundancy scheme, plus generator test fuel)"}),
+            "electrical_capex_multiplier": (
+                (), redundancy_mult,
+                {"units": "1", "long_name": f"facility capex of the {scheme} scheme relative to "
+                 "the 2N reference"}),
+            "genset_mw_per_it_mw": (
+                (), electrical.genset_installed_mw_per_it_mw(scheme),
+                {"units": "MW/MW", "long_name": "backup generator nameplate per IT MW"}),
+            "genset_fuel_usd_per_mw_yr": (
+                ("site",), np.broadcast_to(fuel, (n,)).astype(float),
+                {"units": "USD/MW/year", "long_name": "generator test fuel per IT MW (hours "
+                 "within the state's permit limit)"}),
         },
         coords={"cooling": list(cooling.index)},
     )

@@ -507,6 +507,10 @@ def _diurnal_amplitude(excess, amp):
 DEWPOINT_TERMS = ("const", "diurnal_amp", "daily_mean", "annual_mean", "annual_amp",
                   "elevation_km", "season", "east", "east_season", "north",
                   "diurnal_cycle")
+#: the moisture divide east of the Rockies: a logistic step centred on 101 W, ~3 degrees
+#: wide (the 100th meridian aridity line, Seager et al. 2018, Earth Interactions 22)
+EAST_CENTER_LON = -101.0
+EAST_WIDTH_DEG = 3.0
 #: terms of the day-to-day spread models (standard deviation of the daily-mean dry bulb
 #: and dew point about their smooth annual course) and their correlation
 SPREAD_TERMS = ("const", "diurnal_amp", "annual_amp", "season")
@@ -562,7 +566,8 @@ def _dewpoint_features(daily_mean, amp_d, tm, amp, elev, season, lat, lon):
     out[..., 5] = (elev / 1000.0)[:, None]
     out[..., 6] = season
     # clipped to the fitted area (contiguous US) so Alaska and Hawaii do not extrapolate
-    east = ((np.clip(np.asarray(lon, dtype=float), -125.0, -67.0) + 100.0) / 10.0)[:, None]
+    lon_c = np.clip(np.asarray(lon, dtype=float), -125.0, -67.0)
+    east = (1.0 / (1.0 + np.exp(-(lon_c - EAST_CENTER_LON) / EAST_WIDTH_DEG)))[:, None]
     out[..., 7] = east
     out[..., 8] = east * season
     out[..., 9] = ((np.clip(np.asarray(lat, dtype=float), 24.0, 49.0) - 40.0) / 10.0)[:, None]
