@@ -24,7 +24,7 @@ import pyomo
 
 from dcplan.optimize.model import build_model
 from dcplan.optimize.solve import handoff, run_highs, screened_start, set_options
-from dcplan.synthetic import make_inputs
+from dcplan.testing.synthetic import make_inputs
 
 CHIPS = ("h100_sxm", "mi300x", "b200_hgx", "gb200_nvl72")
 COOLINGS = ("air_chiller", "dlc_dry", "immersion")

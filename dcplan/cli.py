@@ -13,13 +13,13 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Column
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from dcplan.errors import AuditError, DataError, DcplanError, InfeasibleError, SolveError, SpecError
 
@@ -37,14 +37,22 @@ app.add_typer(data_app, name="data")
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_AUDIT = 0, 1, 2, 3, 4
 
+#: width used when the output is not a terminal (a pipe or a CI log): wide enough that
+#: progress and tables are never cut at rich's default of 80 columns
+PIPE_WIDTH = 200
+
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+for _c in (console, err_console):
+    if not _c.is_terminal:
+        _c.width = PIPE_WIDTH
 
 StudyArg = Annotated[str, typer.Argument(help="study YAML file, or the name of a shipped study")]
 
 
 def _fail_input(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}")
+    # the message is plain text: pint's "[length]" must not be read as console markup
+    err_console.print("[bold red]error:[/] " + escape(str(exc)))
     return typer.Exit(EXIT_INPUT)
 
 
@@ -58,10 +66,13 @@ def _phases(quiet: bool):
         SpinnerColumn(),
         TextColumn("[bold]{task.description}", table_column=Column(min_width=10, no_wrap=True)),
         BarColumn(bar_width=16),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
+        # the detail takes what is left and is shortened with an ellipsis, never the clock
+        TextColumn("{task.fields[detail]}", markup=False,
+                   table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+        TimeElapsedColumn(table_column=Column(min_width=7, no_wrap=True)),
         console=err_console,
         transient=False,
+        expand=err_console.is_terminal,
     )
     tasks: dict[str, int] = {}
 
@@ -85,15 +96,35 @@ def _phases(quiet: bool):
             progress.update(task_id, completed=1, total=1)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from dcplan import __version__
+
+        typer.echo(f"dcplan {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log library messages")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit"),
+    ] = False,
 ):
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Library messages go to stderr only. The level sits on the handler, so libraries that set
+    # their own logger levels (dask.distributed logs at INFO) stay quiet unless --verbose.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not verbose:  # dask's worker housekeeping ("still alive after 4 s, killing") is not news
+        handler.addFilter(lambda r: not r.name.startswith("distributed") or r.levelno >= logging.ERROR)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_dcplan", False)]:
+        root.removeHandler(old)
+    handler._dcplan = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @app.command()
@@ -115,7 +146,7 @@ def validate(study: StudyArg) -> None:
 
 @app.command()
 def schema(
-    out: Annotated[Optional[Path], typer.Option(help="write to this file instead of stdout")] = None,
+    out: Annotated[Path | None, typer.Option(help="write to this file instead of stdout")] = None,
 ) -> None:
     """Print the JSON Schema of study files."""
     from dcplan.spec import json_schema_text
@@ -158,21 +189,26 @@ def inputs(
 @app.command()
 def run(
     study: StudyArg,
-    out: Annotated[Optional[Path], typer.Option(help="output folder (default runs/<study name>)")] = None,
-    time_limit: Annotated[Optional[str], typer.Option(help="solver time limit, e.g. '5 min'")] = None,
-    gap: Annotated[Optional[float], typer.Option(help="relative MIP gap, e.g. 0.01")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default runs/<study name>)")] = None,
+    time_limit: Annotated[str | None, typer.Option(help="solver time limit, e.g. '5 min'")] = None,
+    gap: Annotated[float | None, typer.Option(help="relative MIP gap, e.g. 0.01")] = None,
     report: Annotated[bool, typer.Option(help="write the HTML report and figures")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or summary")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print summary.json to stdout")] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="field.path=value, e.g. limits.block_mw=40 (repeatable)"),
+    ] = None,
 ) -> None:
     """Solve a study and write plan.nc, sites.gpkg, summary.json and a report."""
     from dcplan.run import run_study
     from dcplan.spec import load_study
+    from dcplan.sweep import parse_set, with_overrides
     from dcplan.units import to_canonical
 
     started = time.perf_counter()
     try:
-        parsed = load_study(study)
+        parsed = with_overrides(load_study(study), parse_set(overrides or []))
         options = {}
         if time_limit is not None:
             options["time_limit_s"] = to_canonical(time_limit, "s", field="--time-limit")
@@ -224,40 +260,23 @@ def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
         f"sites opened {summary['sites_opened']}  audit "
         + ("[green]passed[/]" if audit.get("ok", False) else "[red]FAILED[/]")
     )
-    table = Table(title="Plan by year", show_lines=False)
-    table.add_column("year", justify="right")
-    columns = [
-        ("it_capacity_mw", "IT MW", "{:,.0f}"),
-        ("gpus", "kGPU", "{:,.0f}"),
-        ("facility_peak_mw", "peak MW", "{:,.0f}"),
-        ("energy_mwh", "energy GWh", "{:,.0f}"),
-        ("water_m3", "water ML", "{:,.0f}"),
-        ("co2_t", "CO2 kt", "{:,.0f}"),
-        ("capex_usd", "capex $M", "{:,.0f}"),
-        ("opex_usd", "opex $M", "{:,.0f}"),
-    ]
-    scale = {"gpus": 1e-3, "energy_mwh": 1e-3, "water_m3": 1e-3, "co2_t": 1e-3, "capex_usd": 1e-6, "opex_usd": 1e-6}
-    for _, label, _ in columns:
-        table.add_column(label, justify="right")
-    for row in summary.get("years", []):
-        cells = [str(row["year"])]
-        for key, _, fmt in columns:
-            cells.append(fmt.format(row.get(key, 0.0) * scale.get(key, 1.0)))
-        table.add_row(*cells)
-    console.print(table)
-    import pandas as pd
+    from dcplan.report.tables import YEAR_COLUMNS, site_columns, year_rows
 
+    # the same table specification as the report's "Totals by year" and "Chosen sites"
+    table = Table(title="Plan by year", show_lines=False)
+    for column in YEAR_COLUMNS:
+        table.add_column(escape(column.label), justify="right" if column.numeric else "left")
+    for row in year_rows(summary):
+        table.add_row(*row)
+    console.print(table)
     chosen = plan.sites[plan.sites["chosen"]].sort_values("it_capacity_mw", ascending=False)
     if len(chosen):
+        columns = site_columns(chosen)
         sites = Table(title=f"Sites opened ({len(chosen)})")
-        for label in ("site", "name", "first year", "IT MW", "cooling", "interconnect"):
-            sites.add_column(label, justify="right" if label in ("first year", "IT MW") else "left")
+        for column in columns:
+            sites.add_column(escape(column.label), justify="right" if column.numeric else "left")
         for _, row in chosen.head(15).iterrows():
-            name = row.get("site_name")
-            name = name if isinstance(name, str) else ""
-            first = "" if pd.isna(row["first_year"]) else str(int(row["first_year"]))
-            sites.add_row(str(row["site_id"]), name[:28], first, f"{row['it_capacity_mw']:,.0f}",
-                          str(row["cooling"]), str(row["interconnect_option"]))
+            sites.add_row(*[escape(column.format(row[column.key])) for column in columns])
         console.print(sites)
     if summary["status"] != "optimal":
         console.print(
@@ -265,6 +284,41 @@ def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
             f"{summary.get('mip_gap', 1.0):.1%} dearer than the best possible; raise --time-limit to close the gap"
         )
     console.print(f"outputs in {out_dir}  ({wall:.1f} s)")
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="study name; the file NAME.yaml is written")],
+    out: Annotated[Path | None, typer.Option(help="file to write (default NAME.yaml)")] = None,
+) -> None:
+    """Write a commented starter study that solves in seconds."""
+    from dcplan.atomic import write_text_atomic
+    from dcplan.starter import starter_study
+
+    target = out or Path(f"{_slug(name)}.yaml")
+    if target.exists():
+        err_console.print(f"[bold red]error:[/] {escape(str(target))} exists; dcplan init never "
+                          "overwrites a file (fix: pick another NAME or --out)")
+        raise typer.Exit(EXIT_INPUT)
+    write_text_atomic(target, starter_study(name, target.name))
+    console.print(f"wrote {target}; solve it with: dcplan run {target}")
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="folder of a finished run")],
+    csv: Annotated[Path, typer.Option("--csv", help="folder to write the CSV tables into")],
+) -> None:
+    """Write a run's plan as tidy CSV tables: per year, per site and year, per site."""
+    from dcplan.results import Plan
+
+    try:
+        plan = Plan.from_dir(run_dir)
+        written = plan.to_csv(csv)
+    except (DataError, FileNotFoundError, OSError) as exc:
+        raise _fail_input(exc) from None
+    for path in written:
+        console.print(f"wrote {path}")
 
 
 @app.command("report")
@@ -292,7 +346,7 @@ def sweep(
     ],
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/sweep"),
     workers: Annotated[int, typer.Option(help="local worker processes")] = 2,
-    scheduler: Annotated[Optional[str], typer.Option(help="address of a Dask scheduler")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="address of a Dask scheduler")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Solve every combination of the varied fields, in parallel on Dask."""
@@ -308,16 +362,16 @@ def sweep(
         table = run_sweep(base, grid, out=out, workers=workers, scheduler=scheduler, progress=progress)
     if not quiet:
         console.print(table.to_string(index=False))
-        console.print(f"sweep results in {out}")
+        console.print(f"sweep results in {out}; comparison report {out / 'report' / 'index.html'}")
 
 
 @sites_app.command("list")
 def sites_list(
-    state: Annotated[Optional[list[str]], typer.Option(help="2-letter state (repeatable)")] = None,
-    iso: Annotated[Optional[list[str]], typer.Option(help="ISO/region (repeatable)")] = None,
-    min_kv: Annotated[Optional[float], typer.Option(help="minimum nearby grid voltage [kV]")] = None,
-    max_price: Annotated[Optional[float], typer.Option(help="max electricity price [USD/MWh]")] = None,
-    max_water_stress: Annotated[Optional[str], typer.Option(help="e.g. medium_high")] = None,
+    state: Annotated[list[str] | None, typer.Option(help="2-letter state (repeatable)")] = None,
+    iso: Annotated[list[str] | None, typer.Option(help="ISO/region (repeatable)")] = None,
+    min_kv: Annotated[float | None, typer.Option(help="minimum nearby grid voltage [kV]")] = None,
+    max_price: Annotated[float | None, typer.Option(help="max electricity price [USD/MWh]")] = None,
+    max_water_stress: Annotated[str | None, typer.Option(help="e.g. medium_high")] = None,
     limit: Annotated[int, typer.Option(help="rows to show")] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -325,8 +379,16 @@ def sites_list(
     from dcplan.sites import filter_sites, load_catalog
 
     try:
+        catalog = load_catalog()
+        for option, column, wanted in (("--state", "state", state), ("--iso", "iso", iso)):
+            known = set(catalog[column].dropna().astype(str)) if column in catalog else set()
+            unknown = sorted(set(wanted or []) - known)
+            if unknown:
+                msg = (f"{option} {', '.join(unknown)}: not in the site catalog "
+                       f"(fix: one of {', '.join(sorted(known))})")
+                raise ValueError(msg)
         gdf = filter_sites(
-            load_catalog(),
+            catalog,
             states=state,
             isos=iso,
             min_kv=min_kv,
@@ -373,11 +435,11 @@ def sites_show(site_id: Annotated[str, typer.Argument(help="site id from `dcplan
 @data_app.command("build-sites")
 def data_build_sites(
     source: Annotated[Path, typer.Option("--from", help="folder laid out like ../shared/data")],
-    out: Annotated[Optional[Path], typer.Option(help="target data folder (default: the project's data/)")] = None,
+    out: Annotated[Path | None, typer.Option(help="target data folder (default: the project's data/)")] = None,
 ) -> None:
     """Rebuild the site catalog and region tables from the public source files."""
     from dcplan.catalog import data_dir
-    from dcplan.sitebuild import build_catalog
+    from dcplan.databuild.sitebuild import build_catalog
 
     target = out or data_dir()
     try:

@@ -6,7 +6,9 @@ dear; capacity-expansion models such as PyPSA and GenX instead charge each asset
 over its economic life and count the payments that fall inside the horizon. dcplan offers:
 
 ``annuity`` (default)
-    ``C * crf(r, L)`` in every year of service inside the horizon, discounted.
+    ``C * crf(r, L) / (1 + r)`` in every year of service inside the horizon, discounted.
+    The model counts every year's money at the start of the year (as it does opex), so the
+    annuity is paid in advance: its present value over a whole life is exactly ``C``.
 ``salvage``
     the full price in the purchase year, less a straight-line residual value
     ``C * (years of life left after the horizon) / L`` credited at the end of the horizon
@@ -90,8 +92,8 @@ def capital_factor(years, first_year: int, rate: float, life_yr, method: str = "
         left = np.clip(years + life - 1 - last, 0.0, life)  # years of service after the horizon
         end_df = 1.0 / (1.0 + rate) ** (last + 1 - first_year)
         return df - left / life * end_df
-    # annuity: payments in years t .. t + L - 1 that fall inside the horizon
-    crf = capital_recovery_factor(rate, life)
+    # annuity paid in advance: payments in years t .. t + L - 1 that fall inside the horizon
+    crf = capital_recovery_factor(rate, life) / (1.0 + rate)
     cum = np.concatenate([[0.0], np.cumsum(df)])  # cum[i] = sum of df over the first i years
     start = years - int(years[0])
     stop = np.minimum(start + np.ceil(life).astype(int), len(years))

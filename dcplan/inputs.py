@@ -203,6 +203,7 @@ def site_weather(study: Study, sites) -> xr.Dataset:
     which each site got.
     """
     from dcplan import weather
+    from dcplan.sites import nearest
     from dcplan.spec import resolve_path
 
     zone = sites["climate_zone"].astype(str).str.strip()
@@ -227,9 +228,8 @@ def site_weather(study: Study, sites) -> xr.Dataset:
     if wcfg is not None and wcfg.dir:
         index = weather.epw_index(resolve_path(study, wcfg.dir))
         if len(index):
-            ids, dist = weather.nearest_station(sites.geometry.y.to_numpy(float),
-                                                sites.geometry.x.to_numpy(float),
-                                                index.assign(station_id=index.index.astype(str)))
+            ids, dist = nearest(sites.geometry.y.to_numpy(float), sites.geometry.x.to_numpy(float),
+                                index["lat"].to_numpy(float), index["lon"].to_numpy(float))
             for i, (k, d) in enumerate(zip(ids, dist, strict=True)):
                 if d <= wcfg.max_distance_km:
                     files[i] = (index["path"].iloc[int(k)], float(d), "weather.dir")
@@ -512,6 +512,18 @@ def grid_coefficients(study: Study, sites) -> xr.Dataset:
     ds["permit_year"] = (("site",), np.asarray(permit, dtype=int),
                          {"units": "calendar_year",
                           "long_name": "first year permits allow IT capacity online"})
+    # the parts of each option's time to power: the study or queue, then the equipment
+    equipment = np.where(
+        options["option"].values == "existing",
+        grid.construction_yr(0.0, study.grid.switchgear_lead_weeks),
+        grid.construction_yr(study.grid.transformer_lead_weeks, study.grid.switchgear_lead_weeks),
+    )[None, :] * np.ones(options["ic_lead_time_yr"].shape)
+    ds["ic_equipment_yr"] = (("site", "option"), equipment,
+                             {"units": "year", "long_name": "equipment lead and commissioning of the option"})
+    ds["ic_queue_yr"] = (("site", "option"), options["ic_lead_time_yr"].values - equipment,
+                         {"units": "year", "long_name": "interconnection study or queue time of the option"})
+    ds["permit_lead_time_yr"] = (("site",), sites["permit_lead_time_yr"].to_numpy(float),
+                                 {"units": "year", "long_name": "permitting critical path"})
     return ds
 
 
@@ -851,18 +863,7 @@ def _check_finite(ds: xr.Dataset) -> None:
 
 
 def write_inputs(ds: xr.Dataset, path) -> None:
-    """Write the inputs dataset to netCDF atomically."""
-    import os
-    import tempfile
-    from pathlib import Path
+    """Write the inputs dataset to netCDF, zlib-compressed and atomically."""
+    from dcplan.netcdf import write_netcdf
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_netcdf(ds, path)

@@ -8,9 +8,11 @@ constraint family from the file alone (numpy/xarray, no Pyomo).
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,10 @@ OUTPUTS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "capex_usd": (("site", "year"), "USD", "capital spent in the year (cash)"),
     "capital_npv_usd": (("site", "year"), "USD", "net present cost charged for the capital bought in the year"),
     "opex_usd": (("site", "year"), "USD", "operating cost (energy, water, fixed O&M, carbon price)"),
+    "capex_gpus_usd": (("site", "year"), "USD", "capital spent on GPUs"),
+    "capex_facility_usd": (("site", "cooling", "year"), "USD", "capital spent on the facility, by cooling"),
+    "capex_interconnect_usd": (("site", "year"), "USD", "capital spent on the grid interconnection"),
+    "capex_site_usd": (("site", "year"), "USD", "capital spent opening the site"),
     "shortfall_gpus": (("chip", "year"), "GPU", "GPUs short of target_gpus"),
     "shortfall_pflops": (("year",), "PFLOPS", "PFLOPS short of target_pflops"),
     "levelised_usd_per_gpu_hour": (("site",), "USD/GPU/h", "net present cost per discounted GPU-hour online"),
@@ -49,6 +55,11 @@ OUTPUTS: dict[str, tuple[tuple[str, ...], str, str]] = {
 HOURS_PER_YEAR = 8760.0
 
 _INPUT_DEFAULT_UNITS = {"compatible": "1", "target_chip_allowed": "1"}
+
+#: columns of the shadow-price table (:meth:`Plan.shadow_prices`); computed at solve time by
+#: :func:`dcplan.optimize.duals.shadow_price_table` and stored in the plan
+DUAL_COLUMNS = ["family", "constraint", "year", "dual", "usd_per_unit", "where", "unit", "binding",
+                "meaning", "actionable"]
 
 
 # ----------------------------------------------------------------------------- flows
@@ -60,6 +71,22 @@ def _added(cumulative: xr.DataArray) -> xr.DataArray:
     """What a cumulative quantity gains in each year (the first year counts in full)."""
     cumulative = cumulative.astype(float)
     return cumulative - cumulative.shift(year=1, fill_value=0.0)
+
+
+def capex_parts(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Capital spent by category [USD]: the plan's decisions times the input coefficients.
+
+    ``capex_gpus_usd`` (site, year): GPUs deployed x price; ``capex_facility_usd`` (site,
+    cooling, year): IT MW added x facility capex of the cooling; ``capex_interconnect_usd``
+    (site, year): the option's cost in the year it is built; ``capex_site_usd`` (site, year):
+    the opening cost in the year the site opens. They add up to ``capex_usd`` (cash).
+    """
+    return {
+        "capex_gpus_usd": (ds["gpus_new"] * _in(ds, "gpu_capex_usd")).sum(("chip", "cooling")),
+        "capex_facility_usd": _added(ds["it_capacity_mw"]) * _in(ds, "facility_capex_usd_per_mw"),
+        "capex_interconnect_usd": (_added(ds["interconnect_active"]) * _in(ds, "ic_capex_usd")).sum("option"),
+        "capex_site_usd": _added(ds["site_active"]) * _in(ds, "site_open_usd"),
+    }
 
 
 def compute_flows(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -116,6 +143,40 @@ def npv_usd(ds: xr.Dataset) -> float:
         total += float((ds["shortfall_gpus"].sum("chip") * df).sum()) * penalty
         total += float((ds["shortfall_pflops"] * df).sum()) * per_pf
     return total
+
+
+def duals_to_dataset(table: pd.DataFrame) -> xr.Dataset:
+    """The shadow-price table as ``dual_*`` variables along ``dual_row`` (for plan.nc)."""
+    row = np.arange(len(table))
+    units = {"dual": "MUSD per model unit of the row", "usd_per_unit": "USD per unit of the row"}
+    out = {}
+    for column in DUAL_COLUMNS:
+        values = table[column].to_numpy() if column in table else np.zeros(len(table))
+        if column in ("family", "constraint", "where", "unit", "meaning"):
+            values = values.astype(str)
+        elif column == "actionable":
+            values = values.astype(np.int8)
+        elif column in ("year", "binding"):
+            values = values.astype(np.int64)
+        else:
+            values = values.astype(float)
+        out[f"dual_{column}"] = xr.DataArray(
+            values, dims=("dual_row",),
+            attrs={"units": units.get(column, "1"), "long_name": f"shadow prices: {column}"})
+    return xr.Dataset(out, coords={"dual_row": row})
+
+
+def duals_from_dataset(dataset: xr.Dataset) -> pd.DataFrame | None:
+    """The table stored by :func:`duals_to_dataset`, or None when the plan has none."""
+    if "dual_constraint" not in dataset:
+        return None
+    frame = pd.DataFrame({c: dataset[f"dual_{c}"].values for c in DUAL_COLUMNS if f"dual_{c}" in dataset})
+    for column in ("family", "constraint", "where", "unit", "meaning"):
+        if column in frame:
+            frame[column] = frame[column].astype(str)
+    if "actionable" in frame:
+        frame["actionable"] = frame["actionable"].astype(bool)
+    return frame.reindex(columns=DUAL_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- audit
@@ -300,6 +361,25 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     return a.report
 
 
+# ------------------------------------------------------------------------------ views
+#: The package that draws plans. Like pandas' plotting backend, the data layer knows only its
+#: name: the package registers its functions with :func:`register_view` when imported, and
+#: the Plan's notebook shortcuts load it on first use. Plan never imports the drawing code.
+VIEW_BACKEND = "dcplan.report"
+_VIEWS: dict[str, Callable] = {}
+
+
+def register_view(name: str, func: Callable) -> None:
+    """Make ``func(plan, ...)`` the implementation of ``Plan.<name>(...)``."""
+    _VIEWS[name] = func
+
+
+def _view(name: str) -> Callable:
+    if name not in _VIEWS:
+        importlib.import_module(VIEW_BACKEND)
+    return _VIEWS[name]
+
+
 # ------------------------------------------------------------------------------ Plan
 class Plan:
     """A solved build-out plan.
@@ -361,7 +441,7 @@ class Plan:
         attrs.update({k: _attr_value(v) for k, v in meta.items()})
         attrs["study_yaml"] = study_yaml or ""
         ds.attrs = attrs
-        for name, value in compute_flows(ds).items():
+        for name, value in {**compute_flows(ds), **capex_parts(ds)}.items():
             ds[name] = value.transpose(*OUTPUTS[name][0])
         by_site, fleet = levelised_cost(ds)
         ds["levelised_usd_per_gpu_hour"] = by_site
@@ -395,59 +475,51 @@ class Plan:
         """Relative gap between the plan and HiGHS's proven bound [1]."""
         return float(self.dataset.attrs.get("mip_gap", np.nan))
 
-    def shadow_prices(self) -> pd.DataFrame:
+    def shadow_prices(self) -> pd.DataFrame | None:
         """Duals by constraint and year from the LP with this plan's integer decisions fixed.
 
-        Computed once and kept; see :func:`dcplan.optimize.duals.shadow_prices`.
+        Computed at solve time and stored in the plan (columns :data:`DUAL_COLUMNS`); None
+        for a plan that has none (e.g. a plan.nc written before they were stored, which
+        :func:`dcplan.optimize.shadow_prices` can re-price).
         """
         if self._shadow is None:
-            from dcplan.optimize.duals import shadow_prices
-
-            self._shadow = shadow_prices(self)
+            self._shadow = duals_from_dataset(self.dataset)
         return self._shadow
 
-    # ---- figures (matplotlib; see dcplan.report)
+    def set_shadow_prices(self, table: pd.DataFrame) -> None:
+        """Store the shadow-price table (columns :data:`DUAL_COLUMNS`) in the plan's dataset."""
+        stored = self.dataset.drop_vars([v for v in self.dataset.variables if str(v).startswith("dual_")])
+        self.dataset = stored.merge(duals_to_dataset(table), combine_attrs="override")
+        self._shadow = None
+
+    # ---- figures: notebook shortcuts drawn by the view backend (dcplan.report)
     def plot_site_map(self, ax=None):
         """Candidate and chosen sites on a US map, sized by IT MW, coloured by cooling."""
-        from dcplan.report import plot_site_map
-
-        return plot_site_map(self, ax=ax)
+        return _view("plot_site_map")(self, ax=ax)
 
     def plot_buildout(self, ax=None):
         """IT MW commissioned per site and year."""
-        from dcplan.report import plot_buildout_timeline
-
-        return plot_buildout_timeline(self, ax=ax)
+        return _view("plot_buildout")(self, ax=ax)
 
     def plot_capacity(self, ax=None):
         """GPUs and IT capacity online against the fleet target."""
-        from dcplan.report import plot_capacity_vs_target
-
-        return plot_capacity_vs_target(self, ax=ax)
+        return _view("plot_capacity")(self, ax=ax)
 
     def plot_resources(self, ax=None):
         """Energy, peak power, water and CO2 by year."""
-        from dcplan.report import plot_resources
-
-        return plot_resources(self, ax=ax)
+        return _view("plot_resources")(self, ax=ax)
 
     def plot_costs(self, ax=None):
-        """Capex and opex by component and year."""
-        from dcplan.report import plot_cost_breakdown
-
-        return plot_cost_breakdown(self, ax=ax)
+        """Capex by category and opex by year."""
+        return _view("plot_costs")(self, ax=ax)
 
     def plot_binding_constraints(self, ax=None, limit: int = 15):
         """The binding constraints and their shadow prices (LP with the decisions fixed)."""
-        from dcplan.report import plot_binding_constraints
-
-        return plot_binding_constraints(self, ax=ax, limit=limit)
+        return _view("plot_binding_constraints")(self, ax=ax, limit=limit)
 
     def write_report(self, out_dir) -> Path:
         """Write the figures and a self-contained index.html into ``out_dir``."""
-        from dcplan.report import write_report
-
-        return write_report(self, out_dir)
+        return _view("write_report")(self, out_dir)
 
     # ---- views
     @property
@@ -483,6 +555,19 @@ class Plan:
         kv = ds["in_ic_kv"].values[np.arange(len(best_o)), best_o] if "in_ic_kv" in ds else np.full(len(best_o), np.nan)
         frame["ic_kv"] = np.where(has, kv, np.nan)
         frame["interconnect_mw"] = ds["interconnect_mw"].isel(year=-1).values
+        # time to power of what the plan chose: queue, equipment, permit and construction
+        for name, var in (("ttp_queue_yr", "in_ic_queue_yr"), ("ttp_equipment_yr", "in_ic_equipment_yr")):
+            if var in ds:
+                frame[name] = np.where(has, ds[var].values[np.arange(len(best_o)), best_o], np.nan)
+        if "in_permit_lead_time_yr" in ds:
+            frame["ttp_permit_yr"] = ds["in_permit_lead_time_yr"].values
+        if "in_construction_yr" in ds:
+            cooling_index = {c: i for i, c in enumerate(ds["cooling"].values)}
+            lead = ds["in_construction_yr"].values
+            frame["ttp_construction_yr"] = [lead[cooling_index[c]] if c in cooling_index else np.nan
+                                            for c in frame["cooling"]]
+        if "levelised_usd_per_gpu_hour" in ds:
+            frame["levelised_usd_per_gpu_hour"] = ds["levelised_usd_per_gpu_hour"].values
         frame["gpus"] = ds["gpus"].isel(year=-1).sum(("chip", "cooling")).values
         lon = frame["lon"] if "lon" in frame else np.full(len(frame), np.nan)
         lat = frame["lat"] if "lat" in frame else np.full(len(frame), np.nan)
@@ -502,6 +587,38 @@ class Plan:
             out[name] = ds[name].sum("site").values
         out["shortfall_gpus"] = ds["shortfall_gpus"].sum("chip").values
         return out
+
+    def site_years(self) -> pd.DataFrame:
+        """One row per site and year: capacity, GPUs, power, energy, water, CO2 and money."""
+        ds = self.dataset
+        frame = xr.Dataset({
+            "it_capacity_mw": ds["it_capacity_mw"].sum("cooling"),
+            "gpus": ds["gpus"].sum(("chip", "cooling")),
+            "gpus_new": ds["gpus_new"].sum(("chip", "cooling")),
+            **{name: ds[name] for name in ("interconnect_mw", "facility_peak_mw", "energy_mwh",
+                                           "water_m3", "co2_t", "capex_usd", "opex_usd")},
+        }).to_dataframe()
+        frame = frame.drop(columns=[c for c in frame.columns if c in ds.coords])  # site attributes
+        return frame.reset_index()
+
+    def to_csv(self, folder) -> list[Path]:
+        """Write tidy CSV tables for spreadsheets: ``years.csv`` (fleet totals by year),
+        ``site_years.csv`` (one row per site and year) and ``sites.csv`` (one row per candidate).
+
+        Column names carry their unit (``_mw``, ``_usd``, ``_m3``...). Returns the files written.
+        """
+        from dcplan.atomic import write_text_atomic
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        sites = pd.DataFrame(self.sites.drop(columns="geometry"))
+        tables = {"years.csv": self.summary().reset_index(), "site_years.csv": self.site_years(),
+                  "sites.csv": sites}
+        written = []
+        for name, table in tables.items():
+            write_text_atomic(folder / name, table.to_csv(index=False))
+            written.append(folder / name)
+        return written
 
     def audit(self, *, rtol: float = 1e-6) -> AuditReport:
         """Re-check every constraint family from the outputs and stored inputs alone."""
@@ -548,7 +665,9 @@ class Plan:
         return path
 
     def _write_netcdf(self, file: Path) -> None:
-        self.dataset.to_netcdf(file, engine=ENGINE)
+        from dcplan.netcdf import write_netcdf
+
+        write_netcdf(self.dataset, file)  # zlib level 4, ordinary permissions
 
     def _write_sites(self, file: Path) -> None:
         self.sites.to_file(file, driver="GPKG", layer="sites", engine="pyogrio")

@@ -7,7 +7,7 @@ region tables shipped in ``data/regions/`` (county polygons with state, balancin
 authority, ISO and eGRID subregion; state tables of prices, CO2 and water/permit
 assumptions; interconnection queue times; weather stations). Values a user gives win.
 
-The region tables are built by :func:`dcplan.sitebuild.build_catalog`; see
+The region tables are built by :func:`dcplan.databuild.sitebuild.build_catalog`; see
 ``docs/sites-and-grid.md`` for the rule that picks the catalog sites and the source of
 every default.
 """
@@ -99,7 +99,7 @@ class RegionTables:
 
 
 def read_region_tables(folder: Path) -> RegionTables:
-    """Read the region tables written by :func:`dcplan.sitebuild.build_catalog` from *folder*."""
+    """Read the region tables written by :func:`dcplan.databuild.sitebuild.build_catalog` from *folder*."""
     folder = Path(folder)
     counties = gpd.read_file(folder / "counties.geojson")
     counties["county_fips"] = counties["county_fips"].astype(str).str.zfill(5)

@@ -48,7 +48,9 @@ def _quantity(unit: str):
             return None
         return to_canonical(value, unit, field=info.field_name or "value")
 
-    return BeforeValidator(convert)
+    # the schema shows what a study file may hold: a number in the canonical unit or a
+    # quantity string such as "7 %" or "40 MW" (converted by to_canonical)
+    return BeforeValidator(convert, json_schema_input_type=float | str)
 
 
 def _nonneg(value: float) -> float:

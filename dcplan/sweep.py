@@ -38,15 +38,45 @@ def parse_vary(items: Sequence[str]) -> dict[str, list[Any]]:
     return grid
 
 
-def _set_path(data: dict, dotted: str, value: Any) -> None:
+def _set_path(data: dict, dotted: str, value: Any, option: str = "--vary") -> None:
     node = data
     parts = dotted.split(".")
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            msg = f"--vary {dotted}: {part!r} is not a section"
+            msg = f"{option} {dotted}: {part!r} is not a section"
             raise ValueError(msg)
     node[parts[-1]] = value
+
+
+def parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """Parse ``["limits.block_mw=40", "solver.mip_rel_gap=0.005"]`` (one value each, YAML)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip() or not value.strip():
+            msg = f"--set {item!r}: write field.path=value (e.g. limits.block_mw=40)"
+            raise ValueError(msg)
+        out[field.strip()] = yaml.safe_load(value)
+    return out
+
+
+def with_overrides(base: Study, values: Mapping[str, Any]) -> Study:
+    """``base`` with the dotted fields of ``values`` replaced, validated again.
+
+    Raises
+    ------
+    SpecError
+        An override names an unknown field or gives a value the field does not accept.
+    """
+    if not values:
+        return base
+    data = base.model_dump(mode="json", exclude_none=True)
+    for key, value in values.items():
+        _set_path(data, key, value, option="--set")
+    study = parse_study(data, f"{base.name} with {dict(values)}")
+    study._base_dir = base._base_dir
+    return study
 
 
 def scenarios(base: Study, grid: Mapping[str, list[Any]]) -> list[tuple[dict, Study]]:
@@ -86,6 +116,7 @@ def run_sweep(
     workers: int = 2,
     scheduler: str | None = None,
     progress: Callable[..., None] | None = None,
+    report: bool = True,
 ) -> pd.DataFrame:
     """Solve every scenario of ``grid`` on a Dask cluster and tabulate the results.
 
@@ -97,6 +128,8 @@ def run_sweep(
         ``out/sweep.csv``
     workers : local worker processes (ignored with ``scheduler``)
     scheduler : address of an existing Dask scheduler, e.g. ``tcp://head:8786``
+    report : also write ``out/report/index.html``: the scenarios side by side and a tornado
+        chart of the varied fields (:func:`dcplan.report.sweep.write_sweep_report`)
 
     Returns
     -------
@@ -114,7 +147,11 @@ def run_sweep(
         cluster = None
     else:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=":0",  # a free port: never a "port 8787 in use" warning
+            # dask's own chatter (start-up INFO, "event loop unresponsive" on a busy machine)
+            # is not the planner's business; errors still show
+            silence_logs=logging.ERROR,
         )
         client = Client(cluster)
     try:
@@ -139,11 +176,18 @@ def run_sweep(
                 **label,
                 "status": summary.get("status"),
                 "objective_usd": summary.get("objective_usd"),
+                "mip_gap": summary.get("mip_gap"),
                 "sites_opened": summary.get("sites_opened"),
+                "sites": " ".join(summary.get("sites", [])),
+                "solve_seconds": summary.get("solve_seconds"),
                 "audit_ok": summary.get("audit", {}).get("ok"),
                 "error": summary.get("error", ""),
             }
         )
     table = pd.DataFrame(rows)
     write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
+    if report:
+        from dcplan.report.sweep import write_sweep_report
+
+        write_sweep_report(table, grid, out / "report")
     return table

@@ -1,10 +1,8 @@
 r"""Hourly weather for the cooling model: EPW files, station tables and synthetic years.
 
 * :func:`read_epw` reads an EnergyPlus weather file (TMY/TMYx) into an hourly Dataset.
-* :func:`read_onebuilding_stations` reads the climate.onebuilding.org station index (the
-  design temperatures and degree days of ~3,000 US stations) into dcplan's station table;
-  ``scripts/build_climate_table.py`` uses it to write ``data/climate_stations.csv``.
-* :func:`nearest_station` maps sites to stations (haversine, vectorised).
+* The station table itself is built from the climate.onebuilding.org index by
+  :func:`dcplan.databuild.stations.read_onebuilding_stations` (``scripts/build_climate_table.py``).
 * :func:`synthetic_year` builds a deterministic *synthetic typical year* per site from the
   station statistics alone. It is an approximation for screening many sites; a real EPW
   or TMY file for the site is better and should be used when available.
@@ -15,20 +13,21 @@ The synthetic year (see docs/physics-thermal.md):
     T(d, h) = T_m + A_s \cos\theta_d + A_d(\theta_d) \cos\frac{2\pi (h - 15)}{24},\quad
     \theta_d = 2\pi (d + 0.5 - d_{peak}) / 365
 
-with :math:`T_m, A_s` fitted so that the degree days of the daily means equal the
-station's HDD18 and CDD10 exactly (closed form for a sinusoid), and the diurnal half
-amplitude :math:`A_d` interpolated between a summer value that reproduces the 0.4 %
-cooling design dry bulb and a winter value that reproduces the 99.6 % heating design dry
-bulb. The dew point of each day is the day's minimum temperature less a depression set
-by the ASHRAE 169 moisture class (FAO-56 practice: about 0 K in humid climates, more in
-arid ones), and the wet bulb follows from the ASHRAE psychrometric equation.
+plus a fixed sequence of day-to-day anomalies, with :math:`T_m, A_s` refitted so that
+the degree days of the daily means equal the station's HDD18 and CDD10, the diurnal half
+amplitude :math:`A_d` interpolated between summer and winter values aimed at the design
+dry bulbs, and the coldest and warmest 5 % of hours stretched so the 99.6 % and 0.4 %
+design dry bulbs hold exactly. The dew point comes from a model fitted to 44 NREL TMY3
+files (:func:`fit_dewpoint_model`, coefficients in ``data/dewpoint_model.csv``): it reads
+the humidity regime from the temperature record and the location, not from the ASHRAE
+moisture label. The wet bulb follows from the ASHRAE psychrometric equation.
+* :func:`epw_index` lists a folder of EPW files for a study's ``weather.dir``.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,6 @@ from dcplan.physics import psychrometrics as psy
 
 __all__ = [
     "read_epw",
-    "read_onebuilding_stations",
     "epw_index",
     "fit_annual_cycle",
     "synthetic_year",
@@ -48,7 +46,6 @@ __all__ = [
     "fit_dewpoint_model",
     "load_dewpoint_model",
     "DEWPOINT_TERMS",
-    "nearest_station",
     "HOURS",
 ]
 
@@ -274,147 +271,6 @@ def _epw_design_conditions(line):
     except (ValueError, IndexError):
         logger.info("EPW design conditions not fully parsed: %s", line[:80])
     return out
-
-
-# ----------------------------------------------------------------------- stations
-
-_ONEBUILDING_COLUMNS = ("state", "city", "wmo", "latitude", "longitude", "elevation",
-                        "ashrae_climate_zone", "heating_design_db_c", "cooling_design_db_c",
-                        "hdd18", "cdd10")
-_ZONE = re.compile(r"^\s*([0-8])([ABC]?)\b")
-
-
-def _parse_zone(label):
-    """'4A - Mixed - Humid' -> ('4A', 'A'); '7 - Very Cold' -> ('7', '')."""
-    m = _ZONE.match(str(label))
-    if not m:
-        return "", ""
-    number, letter = m.groups()
-    if "could not be determined" in str(label):
-        letter = ""  # zones 7-8 have no moisture class in ASHRAE 169
-    return number + letter, letter
-
-
-def read_onebuilding_stations(path):
-    """Read the climate.onebuilding.org US station index into dcplan's station table.
-
-    Parameters
-    ----------
-    path : str or Path
-        CSV with at least the columns state, city, wmo, latitude, longitude, elevation,
-        ashrae_climate_zone, heating_design_db_c, cooling_design_db_c, hdd18, cdd10 (as
-        in ``onebuilding_stations_usa_unique_wmo.csv``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per WMO station: ``station_id`` (6-digit WMO string), ``name``, ``state``,
-        ``lat``, ``lon``, ``elevation_m``, ``climate_zone`` ("4A", "7"), ``moisture``
-        ("A", "B", "C" or ""), ``heating_design_db_c``, ``cooling_design_db_c``,
-        ``hdd18``, ``cdd10`` [K day], plus the fitted ``annual_mean_c`` and
-        ``annual_amplitude_c`` of the synthetic year. Rows without a WMO number are
-        dropped (logged).
-
-    Raises
-    ------
-    DataError
-        Missing columns, or non-numeric / implausible values (each naming the row).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError([Problem(str(path), "station file not found",
-                                 "download the climate.onebuilding.org index or pass its path")])
-    raw = pd.read_csv(path, dtype={"wmo": str})
-    missing = [c for c in _ONEBUILDING_COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError([Problem(str(path), f"missing column(s) {missing}",
-                                 "use the onebuilding station index format")])
-    no_wmo = raw["wmo"].isna() | (raw["wmo"].astype(str).str.strip() == "")
-    if no_wmo.any():
-        logger.info("%s: dropping %d station(s) without a WMO id", path, int(no_wmo.sum()))
-    raw = raw.loc[~no_wmo].reset_index(drop=True)
-    problems = []
-    numeric = {"latitude": (-90, 90), "longitude": (-180, 180), "elevation": (-500, 6000),
-               "heating_design_db_c": (-60, 35), "cooling_design_db_c": (-10, 55),
-               "hdd18": (0, 15000), "cdd10": (0, 9000)}
-    for col, (lo, hi) in numeric.items():
-        v = pd.to_numeric(raw[col], errors="coerce")
-        bad = v.isna() | (v < lo) | (v > hi)
-        if bad.any():
-            rows = (raw.index[bad] + 2).tolist()[:5]  # +2: header line, 1-based
-            problems.append(Problem(f"{path}: column {col}, line(s) {rows}",
-                                    f"non-numeric or outside [{lo}, {hi}]: "
-                                    f"{raw.loc[bad, col].tolist()[:5]}",
-                                    "correct or remove those rows"))
-        raw[col] = v
-    if problems:
-        raise DataError(problems)
-    zones = raw["ashrae_climate_zone"].map(_parse_zone)
-    wmo = raw["wmo"].astype(str).str.replace(r"\.0$", "", regex=True).str.zfill(6)
-    table = pd.DataFrame({
-        "station_id": wmo,
-        "name": raw["city"].astype(str).str.replace(".", " ", regex=False),
-        "state": raw["state"].astype(str),
-        "lat": raw["latitude"].astype(float),
-        "lon": raw["longitude"].astype(float),
-        "elevation_m": raw["elevation"].astype(float),
-        "climate_zone": [z for z, _ in zones],
-        "moisture": [m for _, m in zones],
-        "heating_design_db_c": raw["heating_design_db_c"].astype(float),
-        "cooling_design_db_c": raw["cooling_design_db_c"].astype(float),
-        "hdd18": raw["hdd18"].astype(float),
-        "cdd10": raw["cdd10"].astype(float),
-    })
-    dup = table["station_id"].duplicated()
-    if dup.any():
-        logger.info("%s: keeping the first of %d duplicated WMO ids", path, int(dup.sum()))
-        table = table.loc[~dup].reset_index(drop=True)
-    tm, amp = fit_annual_cycle(table["hdd18"].to_numpy(), table["cdd10"].to_numpy(),
-                               table["cooling_design_db_c"].to_numpy(),
-                               table["heating_design_db_c"].to_numpy())
-    table["annual_mean_c"] = tm
-    table["annual_amplitude_c"] = amp
-    return table
-
-
-def nearest_station(lat, lon, stations):
-    """Nearest station to each site by great-circle (haversine) distance.
-
-    Parameters
-    ----------
-    lat, lon : array_like
-        Site coordinates. [degrees]
-    stations : pandas.DataFrame
-        With ``station_id``, ``lat``, ``lon`` columns.
-
-    Returns
-    -------
-    station_id : numpy.ndarray of str
-    dist_km : numpy.ndarray of float
-        [km], Earth radius 6,371.0 km.
-    """
-    lat = np.atleast_1d(np.asarray(lat, dtype=float))
-    lon = np.atleast_1d(np.asarray(lon, dtype=float))
-    if lat.shape != lon.shape:
-        raise ValueError(f"lat and lon shapes differ: {lat.shape} vs {lon.shape}")
-    if np.any(np.abs(lat) > 90) or np.any(np.abs(lon) > 180) or not np.isfinite(lat).all():
-        raise ValueError("lat must lie in [-90, 90] and lon in [-180, 180]")
-    if len(stations) == 0:
-        raise ValueError("stations table is empty")
-    slat = np.radians(stations["lat"].to_numpy(dtype=float))
-    slon = np.radians(stations["lon"].to_numpy(dtype=float))
-    ids = stations["station_id"].astype(str).to_numpy()
-    p1, l1 = np.radians(lat)[:, None], np.radians(lon)[:, None]
-    best = np.empty(lat.size, dtype=np.intp)
-    dist = np.empty(lat.size)
-    for start in range(0, lat.size, 512):  # blocks bound the (sites x stations) matrix
-        sl = slice(start, start + 512)
-        a = (np.sin((slat - p1[sl]) / 2) ** 2
-             + np.cos(p1[sl]) * np.cos(slat) * np.sin((slon - l1[sl]) / 2) ** 2)
-        d = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-        best[sl] = d.argmin(axis=1)
-        dist[sl] = d[np.arange(d.shape[0]), best[sl]]
-    return ids[best], dist
 
 
 # ----------------------------------------------------------------- synthetic years

@@ -109,9 +109,23 @@ fig.savefig(OUT / "delay_capacity_shortfall.png", dpi=120)
 a, b = plans.values()
 open_a = set(a.sites.loc[a.sites["chosen"], "site_id"])
 open_b = set(b.sites.loc[b.sites["chosen"], "site_id"])
-delta_cost = (b.summary_dict()["objective_usd"] - a.summary_dict()["objective_usd"]) / 1e6
+# each plan is only proven within its MIP gap of the best possible: a cost difference means
+# something only when it is larger than both plans' gaps (in USD)
+cost_a, cost_b = a.objective_usd, b.objective_usd
+uncertainty = max(a.mip_gap * abs(cost_a), b.mip_gap * abs(cost_b))
+delta_cost = cost_b - cost_a
+status = [f"- {label}: status {plan.status}, gap {plan.mip_gap:.2%}, net present cost "
+          f"${plan.objective_usd / 1e9:,.3f} bn." for label, plan in plans.items()]
+if abs(delta_cost) > uncertainty:
+    verdict = (f"- The delay {'raises' if delta_cost > 0 else 'lowers'} the plan's net present cost by "
+               f"${abs(delta_cost) / 1e6:,.0f} M, more than either plan's gap (${uncertainty / 1e6:,.0f} M).")
+else:
+    verdict = (f"- The cost difference (${delta_cost / 1e6:,.0f} M) is within the plans' gaps "
+               f"(${uncertainty / 1e6:,.0f} M): not resolved at this gap; solve with a smaller "
+               "mip_rel_gap to tell the two apart.")
 lines = [
-    f"- The delay raises the plan's net present cost by ${delta_cost:,.0f} M.",
+    *status,
+    verdict,
     f"- GPU-years short of target: {table['GPU-years short'].iloc[0]:,.0f} before, "
     f"{table['GPU-years short'].iloc[1]:,.0f} after.",
     f"- Sites dropped: {sorted(open_a - open_b) or 'none'}; sites added: {sorted(open_b - open_a) or 'none'}.",

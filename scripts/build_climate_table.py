@@ -3,7 +3,7 @@
 Usage: python scripts/build_climate_table.py [path/to/onebuilding_stations_usa_unique_wmo.csv]
 
 Defaults to ../shared/data/climate/ beside the checkout. The loader logic lives in
-dcplan.weather.read_onebuilding_stations so a newer download can be rebuilt the same way.
+dcplan.stations.read_onebuilding_stations so a newer download can be rebuilt the same way.
 Adds an estimate of the 0.4 % wet bulb from each station's synthetic typical year.
 """
 
@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dcplan import weather  # noqa: E402
+from dcplan.databuild import stations  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "data" / "climate" / "onebuilding_stations_usa_unique_wmo.csv"
 OUT = ROOT / "data" / "climate_stations.csv"
@@ -25,7 +26,7 @@ OUT = ROOT / "data" / "climate_stations.csv"
 
 def main(argv: list[str]) -> int:
     src = Path(argv[1]) if len(argv) > 1 else DEFAULT
-    table = weather.read_onebuilding_stations(src)
+    table = stations.read_onebuilding_stations(src)
     year = weather.synthetic_year_from_table(table)
     # 0.4 % wet bulb of the synthetic year: a screening estimate, not an ASHRAE value
     table["cooling_design_wb_c_est"] = np.quantile(year["wet_bulb_c"].values, 0.996, axis=1)

@@ -51,6 +51,9 @@ def _type(schema: dict) -> str:
         return f"[{name}](#{_anchor(name)})"
     if "anyOf" in schema:
         parts = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        if [p.get("type") for p in parts] == ["number", "string"] and len(parts) == 2:
+            # a quantity field: a bare number in the canonical unit, or a string with units
+            return "quantity" + (" or null" if len(parts) < len(schema["anyOf"]) else "")
         text = " or ".join(_type(s) for s in parts)
         return text + (" or null" if len(parts) < len(schema["anyOf"]) else "")
     if "enum" in schema:

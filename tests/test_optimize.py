@@ -11,7 +11,7 @@ from dcplan.errors import InfeasibleError
 from dcplan.optimize import FAMILIES, build_model, solve
 from dcplan.optimize.registry import CONSTRAINTS, TIGHTENINGS, VARIABLES
 from dcplan.optimize.solve import handoff, run_highs, set_options
-from dcplan.synthetic import make_inputs
+from dcplan.testing.synthetic import make_inputs
 
 
 def _tiny(n_sites=3, n_years=4, **kw) -> xr.Dataset:
@@ -224,7 +224,7 @@ def test_infeasible_target_names_the_family_year_and_figures():
     assert "facility_peak" in d.families, d.slacks
     assert "MW more grid power energised in 2027" in d.headline
     # and the alternative within today's limits: how much of the target is out of reach
-    assert "lower the 2027 target of 600,000 h100_sxm GPUs by" in str(d)
+    assert "lower the h100_sxm GPU target of 2027 (600,000) by" in str(d)
     assert "[" not in str(d)  # planning words, never a raw row name
 
 
@@ -302,3 +302,29 @@ def test_lp_bound_certifies_a_screened_plan_within_the_gap():
     assert tight.dataset.attrs["bound_source"] == "highs_mip"
     assert tight.objective_usd <= plan.objective_usd + 1e-3
     assert plan.objective_usd <= tight.objective_usd / (1 - 0.05)
+
+
+@pytest.mark.parametrize(("limit", "words"), [
+    ("capex_budget", "capex budget by $"),
+    ("carbon_cap", "carbon cap by"),
+    ("water_cap", "more water than its allowance"),
+    ("max_sites", "more site(s) than max_sites"),
+])
+def test_diagnosis_names_the_limit_that_binds_with_the_size_of_the_change(limit, words):
+    ds = _tiny()
+    if limit == "capex_budget":
+        ds["capex_budget_usd"][:] = 1e8
+    elif limit == "carbon_cap":
+        ds["carbon_cap_t"][:] = 1_000.0
+    elif limit == "water_cap":
+        ds["water_cap_m3_per_yr"][:] = 100.0
+        ds["water_m3_per_gpu_year"][:] = 5.0
+    else:
+        ds["ic_capacity_mw"][:] = 20.0
+        ds["ic_phase_mw_per_yr"][:] = 20.0
+        ds.attrs["max_sites"] = 1
+    with pytest.raises(InfeasibleError) as info:
+        solve(ds, diagnosis_time_limit_s=20)
+    d = info.value.diagnosis
+    assert words in d.headline, str(d)
+    assert "[" not in str(d) and "_max" not in str(d) and "_min" not in str(d)

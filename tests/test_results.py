@@ -9,7 +9,7 @@ import pytest
 
 from dcplan.optimize import solve
 from dcplan.results import OUTPUTS, Plan
-from dcplan.synthetic import make_inputs
+from dcplan.testing.synthetic import make_inputs
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for dcplan.sitebuild: readers of the public files and a reproducible catalog build."""
+"""Tests for dcplan.databuild.sitebuild: readers of the public files and a reproducible catalog build."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dcplan import sitebuild, sites
+from dcplan import sites
+from dcplan.databuild import sitebuild
 from dcplan.errors import DataError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

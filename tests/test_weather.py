@@ -8,6 +8,7 @@ import psychrolib
 import pytest
 
 from dcplan import weather
+from dcplan.databuild import stations
 from dcplan.errors import DataError
 
 psychrolib.SetUnitSystem(psychrolib.SI)
@@ -193,17 +194,6 @@ def test_synthetic_year_invalid():
         weather.synthetic_year([30, 31], [0, 0, 1], 2000, 2000, "A", 0)
 
 
-def test_nearest_station():
-    st = pd.DataFrame({"station_id": ["a", "b", "c"], "lat": [0.0, 10.0, 40.0],
-                       "lon": [0.0, 10.0, -100.0]})
-    ids, km = weather.nearest_station([0.1, 39.0, 9.0], [0.0, -100.0, 9.0], st)
-    assert list(ids) == ["a", "c", "b"]
-    # one degree of latitude on a 6,371 km sphere = 111.19 km
-    assert km[1] == pytest.approx(111.19, abs=0.05)
-    with pytest.raises(ValueError, match="lat"):
-        weather.nearest_station([95.0], [0.0], st)
-
-
 def test_read_onebuilding_small_file(tmp_path):
     cols = ("country,state,city,wmo,source,latitude,longitude,timezone,elevation,"
             "ashrae_climate_zone,heating_design_db_c,cooling_design_db_c,hdd18,cdd10")
@@ -211,20 +201,20 @@ def test_read_onebuilding_small_file(tmp_path):
     cold = ("USA,AK,Barrow,700260,SRC,71.3,-156.8,-9,10,"
             "8A - ASHRAE Climate Zone could not be determined,-40,15,11000,100")
     (tmp_path / "s.csv").write_text("\n".join([cols, good, cold]) + "\n")
-    st = weather.read_onebuilding_stations(tmp_path / "s.csv")
+    st = stations.read_onebuilding_stations(tmp_path / "s.csv")
     assert list(st.station_id) == ["722430", "700260"]
     assert list(st.climate_zone) == ["2A", "8"] and list(st.moisture) == ["A", ""]
     assert st.loc[0, "name"] == "Houston Bush"
     (tmp_path / "bad.csv").write_text("\n".join([cols, good.replace(",570,", ",lots,")]) + "\n")
     with pytest.raises(DataError, match="hdd18"):
-        weather.read_onebuilding_stations(tmp_path / "bad.csv")
+        stations.read_onebuilding_stations(tmp_path / "bad.csv")
 
 
 @pytest.mark.shared
 def test_shipped_table_matches_rebuild_from_shared_data():
     if not ONEBUILDING.is_file():
         pytest.skip("../shared/data is not beside the checkout")
-    fresh = weather.read_onebuilding_stations(ONEBUILDING)
+    fresh = stations.read_onebuilding_stations(ONEBUILDING)
     shipped = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "climate_stations.csv",
                           comment="#", dtype={"station_id": str, "moisture": str})
     assert len(shipped) == len(fresh) > 2900

@@ -15,7 +15,7 @@ __all__ = ["CONSTRAINTS", "FAMILIES", "VARIABLES", "SitingModel", "build_model",
 
 def __getattr__(name):
     if name == "shadow_prices":
-        from dcplan.optimize.duals import shadow_prices
+        from dcplan.optimize.reprice import shadow_prices
 
         return shadow_prices
     if name == "diagnose":

@@ -23,6 +23,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from dcplan.optimize.highs import handoff
 from dcplan.optimize.model import SitingModel, build_model
 
 logger = logging.getLogger(__name__)
@@ -140,8 +141,6 @@ def diagnose(sm: SitingModel, *, time_limit_s: float | None = 60.0, threads: int
 def _relax(el: SitingModel, constraints: list[str], time_limit_s: float, threads: int, seed: int,
            report) -> tuple[pd.DataFrame | None, str]:
     """Weighted elastic relaxation of the rows of ``constraints``; None when it has no solution."""
-    from dcplan.optimize.solve import handoff
-
     ho = handoff(el, compile_pyomo=False)
     h = ho.highs
     names = el.row_family()
@@ -224,9 +223,13 @@ def _explain(sm: SitingModel, slacks: pd.DataFrame) -> list[str]:
         weight = float(group["weight"].sum())
         labels, values = list(group["label"]), group["slack"].to_numpy()
         if name == "target_gpus_min":
+            by_chip: dict[str, list] = {}
             for (chip, year), s in zip(labels, values):
-                need = _num(ds, "target_gpus", chip=chip, year=year)
-                items.append((weight, f"lower the {year} target of {need:,.0f} {chip} GPUs by {s:,.0f} GPUs"))
+                by_chip.setdefault(chip, []).append((int(year), s))
+            for chip, rows in by_chip.items():
+                parts = [f"{year} ({_num(ds, 'target_gpus', chip=chip, year=year):,.0f}) by {s:,.0f}"
+                         for year, s in rows]
+                items.append((weight, f"lower the {chip} GPU target of " + ", ".join(parts) + " GPUs"))
         elif name == "target_pflops_min":
             for year, s in zip(labels, values):
                 need = _num(ds, "target_pflops", year=year)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import xarray as xr
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from dcplan.errors import AuditError, InfeasibleError, SolveError
+from dcplan.optimize.duals import shadow_price_table
+from dcplan.optimize.highs import Handoff, handoff
 from dcplan.optimize.model import SitingModel, build_model
 
 logger = logging.getLogger(__name__)
@@ -26,70 +27,6 @@ Progress = Callable[[str, dict], None]
 
 #: share of the time limit the LP-screening MIP start may use
 SCREEN_SHARE = 0.4
-
-
-@dataclass
-class Handoff:
-    """A model passed to HiGHS, with the column map back to the SitingModel's order."""
-
-    highs: highspy.Highs
-    cols: np.ndarray  # HiGHS column j is SitingModel column cols[j]
-    rows: np.ndarray  # HiGHS row i is SitingModel row rows[i]
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    cost: np.ndarray
-    integrality: np.ndarray
-    seconds: float
-    n_col: int
-
-
-def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
-    """Compile ``sm.model`` to standard form and pass it to a new ``highspy.Highs``.
-
-    With ``compile_pyomo=False`` the SitingModel's own arrays are passed instead (same rows
-    and columns; used by the diagnosis re-solves and as a cross-check in the tests).
-    """
-    started = time.perf_counter()
-    if compile_pyomo:
-        info = LinearStandardFormCompiler().write(sm.model, mixed_form=True, column_order=sm.vardata)
-        position = {id(v): i for i, v in enumerate(sm.vardata)}
-        cols = np.fromiter((position[id(v)] for v in info.columns), dtype=np.int64, count=len(info.columns))
-        A = info.A.tocsc()
-        rhs = np.asarray(info.rhs, dtype=float)
-        mult = np.fromiter((r[1] for r in info.rows), dtype=np.int64, count=len(info.rows))
-        if len(info.rows) != sm.n_row:
-            msg = f"standard form has {len(info.rows)} rows, the model {sm.n_row}"
-            raise SolveError(msg, status="error")
-        rows = np.arange(sm.n_row)
-        cost = np.asarray(info.c.toarray()).reshape(-1) if info.c.shape[0] else np.zeros(len(cols))
-        offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
-    else:
-        cols = np.arange(sm.n_col)
-        A = sm.A.tocsc()
-        rhs = sm.rhs
-        mult = np.select([sm.senses == "le", sm.senses == "ge"], [1, -1], 0)
-        rows = np.arange(sm.n_row)
-        cost = sm.cost
-        offset = sm.cost_offset
-    row_lower = np.where(mult <= 0, rhs, -np.inf)
-    row_upper = np.where(mult >= 0, rhs, np.inf)
-    col_lower = sm.col_lower[cols]
-    col_upper = sm.col_upper[cols]
-    integrality = sm.integrality[cols].astype(np.int32)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    status = h.passModel(
-        len(cols), A.shape[0], A.nnz, 1, 1, offset,
-        np.ascontiguousarray(cost, dtype=float), col_lower, col_upper, row_lower, row_upper,
-        A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
-        integrality,
-    )
-    if status == highspy.HighsStatus.kError:
-        raise SolveError("HiGHS rejected the model (passModel returned an error)", status="error")
-    return Handoff(h, cols, rows, row_lower, row_upper, col_lower, col_upper, cost, integrality,
-                   time.perf_counter() - started, sm.n_col)
 
 
 def _solution(values: np.ndarray):
@@ -188,6 +125,7 @@ def run_highs(ho: Handoff, *, progress: Progress | None = None, start: np.ndarra
             progress("solve", {"phase": "solve", "objective": out.objective_function_value,
                                "gap": out.mip_gap, "seconds": out.running_time,
                                "detail": f"incumbent {out.objective_function_value:,.1f} MUSD, "
+                                         f"bound {out.mip_dual_bound:,.1f} MUSD, "
                                          + (f"gap {out.mip_gap:.2%}" if np.isfinite(out.mip_gap) else "no bound yet")})
 
     if start is not None:
@@ -238,6 +176,7 @@ def solve(
     use_start: bool = True,
     tighten: bool = True,
     diagnosis_time_limit_s: float = 60.0,
+    shadow_prices: bool = True,
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -266,6 +205,9 @@ def solve(
         ``False`` with ``use_start=False`` solves the plain model (the differential tests).
     diagnosis_time_limit_s : float
         Time the infeasibility diagnosis may take [s].
+    shadow_prices : bool
+        Price the plan's constraints (the LP with its integer decisions fixed) and store
+        the table in the plan.
 
     Returns
     -------
@@ -304,6 +246,7 @@ def solve(
     if use_start and sm.integrality.any():
         # the screening gets a share of the time limit; the full MIP keeps the rest
         t0 = time.perf_counter()
+        report("screen", {"phase": "screen", "detail": "LP relaxation, then the MIP on the sites it uses"})
         share = SCREEN_SHARE * time_limit_s if time_limit_s else None
         start = screened_start(sm, time_limit_s=share, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed)
         screening = time.perf_counter() - t0
@@ -354,6 +297,9 @@ def solve(
         "n_nonzeros": int(sm.A.nnz),
     }
     plan = Plan.from_solution(sm, x, meta, study_yaml=study_yaml)
+    # shadow prices now, on the model just solved, so the plan (and plan.nc) carries them
+    if shadow_prices:
+        plan.set_shadow_prices(shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset))
     report("audit", {"phase": "audit", "detail": "re-checking every constraint"})
     verdict = plan.audit()
     report("audit", {"phase": "audit", "done": True, "ok": verdict.ok,
