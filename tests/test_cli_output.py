@@ -237,7 +237,9 @@ def test_netcdf_outputs_are_compressed_and_readable_by_others(study_file, tmp_pa
     assert filters and all(f["zlib"] and f["complevel"] == COMPLEVEL for f in filters)
     plain = tmp_path / "plain.nc"
     ds.to_netcdf(plain, engine="netcdf4")
-    assert path.stat().st_size < 0.7 * plain.stat().st_size
+    # hourly synthetic weather carries day-to-day anomalies (fitted to TMY3 files), which
+    # compress less than smooth sinusoids: ~0.70 of the plain file
+    assert path.stat().st_size < 0.75 * plain.stat().st_size
     back = xr.load_dataset(path)
     for name in ds.data_vars:
         if ds[name].dtype.kind == "f":

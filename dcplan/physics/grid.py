@@ -274,7 +274,7 @@ def interconnect_options(max_grid_kv, headroom_mw, headroom_year, queue_study_yr
             "ic_transformers": var("n", "1", "power transformers installed (N+1)"),
             "ic_capex_usd": var("capex", "USD", "fixed cost of the option (assumption)"),
             "ic_lead_time_yr": var("lead", "year", "large-load study + construction lead time"),
-            "ic_earliest_year": var("year", "1", "first year any MW can energise"),
+            "ic_earliest_year": var("year", "calendar_year", "first year any MW can energise"),
             "ic_phase_mw_per_yr": var("phase", "MW/year", "most MW energised per year"),
         },
         coords={"site": np.arange(kv.size), "option": list(OPTIONS)},
