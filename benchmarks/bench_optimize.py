@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from importlib.metadata import version
 import platform
 import time
+from importlib.metadata import version
 
 import pyomo
 
@@ -74,7 +74,8 @@ def main() -> None:
         print(
             f"{r['sites']:>5} sites x {r['years']} years: {r['columns']:,} columns ({r['integer']:,} integer), "
             f"{r['rows']:,} rows, {r['nonzeros']:,} nonzeros\n"
-            f"      build {r['build_s']:.2f} s, hand-off {r['handoff_s']:.2f} s, solve {r['solve_s']:.1f} s (of which LP-screening start {r['start_s']:.1f} s) "
+            f"      build {r['build_s']:.2f} s, hand-off {r['handoff_s']:.2f} s, solve {r['solve_s']:.1f} s "
+            f"(of which LP-screening start {r['start_s']:.1f} s) "
             f"[{r['status']}, gap {r['gap']:.3%}, objective {r['objective_musd']:,.0f} MUSD]; "
             f"build + hand-off = {r['overhead_share']:.1%} of the total",
             flush=True,

@@ -56,10 +56,13 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-if TYPE_CHECKING:  # pragma: no cover
-    from dcplan.inputs import build_inputs
-    from dcplan.optimize import build_model, solve
-    from dcplan.results import Plan
-    from dcplan.run import run_study
-    from dcplan.sites import load_catalog
-    from dcplan.spec import Study, load_study, parse_study
+if TYPE_CHECKING:  # pragma: no cover  (explicit re-exports, for type checkers)
+    from dcplan.inputs import build_inputs as build_inputs
+    from dcplan.optimize import build_model as build_model
+    from dcplan.optimize import solve as solve
+    from dcplan.results import Plan as Plan
+    from dcplan.run import run_study as run_study
+    from dcplan.sites import load_catalog as load_catalog
+    from dcplan.spec import Study as Study
+    from dcplan.spec import load_study as load_study
+    from dcplan.spec import parse_study as parse_study

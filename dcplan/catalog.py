@@ -83,7 +83,7 @@ def _to_bool(series: pd.Series, table: str) -> pd.Series:
     return mapped.astype(bool)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_indexed(relative: str, index: str, bool_columns: tuple[str, ...]) -> pd.DataFrame:
     path = data_path(relative)
     table = pd.read_csv(path, comment="#", skipinitialspace=True)

@@ -238,10 +238,12 @@ def _main(
 @app.command()
 def validate(study: StudyArg) -> None:
     """Check a study file and report every problem at once."""
+    from dcplan.inputs import check_study
     from dcplan.spec import load_study
 
     try:
         parsed = load_study(study)
+        check_study(parsed)
         _check_site_files(parsed)
     except (SpecError, DataError) as exc:
         raise _fail_input(exc) from None

@@ -59,7 +59,9 @@ def capital_recovery_factor(rate, life_yr):
     return crf
 
 
-def capital_factor(years, first_year: int, rate: float, life_yr, method: str = "annuity") -> np.ndarray:
+def capital_factor(
+    years, first_year: int, rate: float, life_yr, method: str = "annuity"
+) -> np.ndarray:
     """NPV (at ``first_year``) charged per USD of an asset bought at the start of each year.
 
     Parameters

@@ -8,7 +8,7 @@ problem at once, each naming where it is, what is wrong and how to fix it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

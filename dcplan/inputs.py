@@ -27,6 +27,8 @@ from dcplan.spec import Study
 logger = logging.getLogger(__name__)
 
 HOURS = 8760
+#: per-GPU cluster overheads in data/chips.csv (fabric, storage, management) [kW]
+CLUSTER_COLUMNS = ("network_kw_per_gpu", "storage_kw_per_gpu", "mgmt_kw_per_gpu")
 
 
 def _noop(event: str, info: dict | None = None) -> None:
@@ -60,6 +62,11 @@ def chip_table(study: Study) -> pd.DataFrame:
 
 def _fill_chip_defaults(table: pd.DataFrame) -> None:
     """Derive what a custom part may leave out; fail loudly where nothing sensible exists."""
+    catalog = read_chips()
+    for column in CLUSTER_COLUMNS:
+        # a custom part gets the catalog's typical (8-GPU node) share unless it gives one
+        if column in table:
+            table[column] = table[column].astype(float).fillna(catalog[column].median())
     if "liquid_heat_fraction" in table:
         # a custom part without a figure gets the catalog's typical cold-plate capture
         typical = read_chips()["liquid_heat_fraction"].median()
@@ -108,7 +115,11 @@ def site_table(study: Study):
             water_stress=ref.max_water_stress,
             site_ids=ref.site_ids,
             limit=ref.limit,
+            limit_by=ref.limit_by,
         )
+        if ref.limit is not None:
+            logger.info("sites.catalog.limit %d kept by rule %r: %s", ref.limit, ref.limit_by,
+                        catalog["iso"].value_counts().to_dict())
         if catalog.empty:
             raise SpecError([Problem("sites.catalog", "the filters leave no catalog site",
                                      "loosen the filters (see `dcplan sites list`)")])
@@ -118,7 +129,9 @@ def site_table(study: Study):
         frames.append(site_io.enrich_sites(site_io.read_sites(path)))
     if spec.inline:
         records = [s.model_dump(exclude_none=True) for s in spec.inline]
-        frames.append(site_io.enrich_sites(site_io.sites_from_records(records)))
+        enriched = site_io.enrich_sites(site_io.sites_from_records(records))
+        _warn_inline_defaults(records, enriched)
+        frames.append(enriched)
     gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     gdf = _apply_site_overrides(gdf, study)
     site_io.validate_sites(gdf, source="sites")
@@ -142,15 +155,55 @@ def _apply_site_overrides(gdf, study: Study):
     return gdf
 
 
+def check_study(study: Study) -> None:
+    """The input-time checks of :func:`build_inputs` without the physics (for validate).
+
+    Raises the same :class:`SpecError` a run raises for chips that fit no allowed cooling
+    technology, and for bad chip or cooling overrides.
+    """
+    from dcplan.physics import racks
+
+    chips = chip_table(study)
+    cooling = cooling_table(study)
+    compatible = racks.compatible(
+        chips["rack_kw"].to_numpy(float)[:, None],
+        chips["air_coolable"].to_numpy(bool)[:, None],
+        cooling["max_rack_kw"].to_numpy(float)[None, :],
+        cooling["air_cooled_it"].to_numpy(bool)[None, :],
+    )
+    _check_placeable(chips, cooling, np.asarray(compatible, bool))
+
+
+#: site attributes that drive the plan; an inline site that leaves one out gets a warning
+#: naming the default it receives
+PLAN_DEFAULTS = ("headroom_mw", "headroom_year", "land_mw", "water_m3_per_yr", "max_grid_kv",
+                 "permit_lead_time_yr", "queue_study_yr")
+
+
+def _warn_inline_defaults(records: list[dict], enriched) -> None:
+    for i, rec in enumerate(records):
+        unset = [c for c in PLAN_DEFAULTS if c not in rec and c in enriched.columns]
+        if not unset:
+            continue
+        values = ", ".join(f"{c}={enriched[c].iloc[i]:g}" for c in unset)
+        logger.warning("sites.inline[%s] leaves %s unset and gets the default(s) %s; "
+                       "give them in the study if you know better", rec["site_id"],
+                       ", ".join(unset), values)
+
+
 # --------------------------------------------------------------------------- weather
 def site_weather(study: Study, sites) -> xr.Dataset:
     """Hourly dry- and wet-bulb per site: EPW files where given, else a synthetic year.
 
-    The synthetic typical year comes from the nearest station's design temperatures and
-    degree days (see :func:`dcplan.weather.synthetic_year`); it is a screening
-    approximation, so a site's ``weather_file`` (EPW) always wins.
+    Order of precedence: a site's own ``weather_file``; else, when the study names
+    ``weather.dir``, the nearest EPW station of that folder within
+    ``weather.max_distance_km``; else the synthetic typical year built from the nearest
+    station's design temperatures and degree days (:func:`dcplan.weather.synthetic_year`,
+    a screening approximation). ``weather_source`` and ``weather_distance_km`` record
+    which each site got.
     """
     from dcplan import weather
+    from dcplan.sites import nearest
     from dcplan.spec import resolve_path
 
     zone = sites["climate_zone"].astype(str).str.strip()
@@ -163,39 +216,62 @@ def site_weather(study: Study, sites) -> xr.Dataset:
         moisture.to_numpy(),
         sites["elevation_m"].to_numpy(float),
         sites.geometry.y.to_numpy(float),
+        lon=sites.geometry.x.to_numpy(float),
     )
     dry = np.array(year["temp_air_c"].transpose("site", "hour").to_numpy(), dtype=np.float32)
     wet = np.array(year["wet_bulb_c"].transpose("site", "hour").to_numpy(), dtype=np.float32)
     pressure = np.array(year["pressure_pa"].to_numpy(), dtype=float)
     source = np.array(["synthetic"] * len(sites), dtype=object)
+    distance = np.full(len(sites), np.nan)
+    files: dict[int, tuple] = {}
+    wcfg = getattr(study, "weather", None)
+    if wcfg is not None and wcfg.dir:
+        index = weather.epw_index(resolve_path(study, wcfg.dir))
+        if len(index):
+            ids, dist = nearest(sites.geometry.y.to_numpy(float), sites.geometry.x.to_numpy(float),
+                                index["lat"].to_numpy(float), index["lon"].to_numpy(float))
+            for i, (k, d) in enumerate(zip(ids, dist, strict=True)):
+                if d <= wcfg.max_distance_km:
+                    files[i] = (index["path"].iloc[int(k)], float(d), "weather.dir")
+        logger.info("weather.dir: %d of %d sites within %g km of an EPW station",
+                    len(files), len(sites), wcfg.max_distance_km)
     if "weather_file" in sites.columns:
-        problems = []
         for i, name in enumerate(sites["weather_file"]):
-            if not isinstance(name, str) or not name:
-                continue
-            path = resolve_path(study, name)
-            where = f"sites ({sites['site_id'].iloc[i]}).weather_file"
-            if not path.is_file():
-                problems.append(Problem(where, f"weather file {str(path)!r} does not exist",
-                                        "fix the path (relative to the study file) or remove it"))
-                continue
-            epw = weather.read_epw(path)
-            if epw.sizes["hour"] < HOURS:
-                problems.append(Problem(where, f"{path.name} has {epw.sizes['hour']} hours, not {HOURS}",
-                                        "use a full-year EPW/TMY file"))
-                continue
-            dry[i] = epw["temp_air_c"].to_numpy()[:HOURS]
-            wet[i] = epw["wet_bulb_c"].to_numpy()[:HOURS]
-            pressure[i] = float(epw["pressure_pa"].mean())
-            source[i] = path.name
-        if problems:
-            raise SpecError(problems)
+            if isinstance(name, str) and name:
+                files[i] = (resolve_path(study, name), 0.0, "weather_file")
+    problems = []
+    cache: dict = {}
+    for i, (path, dist, how) in sorted(files.items()):
+        where = (f"sites ({sites['site_id'].iloc[i]}).weather_file" if how == "weather_file"
+                 else f"weather.dir ({path})")
+        if not path.is_file():
+            problems.append(Problem(where, f"weather file {str(path)!r} does not exist",
+                                    "fix the path (relative to the study file) or remove it"))
+            continue
+        epw = cache.get(path)
+        if epw is None:
+            epw = cache[path] = weather.read_epw(path)
+        if epw.sizes["hour"] < HOURS:
+            problems.append(Problem(where,
+                                    f"{path.name} has {epw.sizes['hour']} hours, not {HOURS}",
+                                    "use a full-year EPW/TMY file"))
+            continue
+        dry[i] = epw["temp_air_c"].to_numpy()[:HOURS]
+        wet[i] = epw["wet_bulb_c"].to_numpy()[:HOURS]
+        pressure[i] = float(epw["pressure_pa"].mean())
+        source[i] = path.name
+        distance[i] = dist
+    if problems:
+        raise SpecError(problems)
     return xr.Dataset(
         {
             "dry_bulb_c": (("site", "hour"), dry, {"units": "degC", "long_name": "dry-bulb temperature"}),
             "wet_bulb_c": (("site", "hour"), wet, {"units": "degC", "long_name": "wet-bulb temperature"}),
             "pressure_pa": (("site",), pressure, {"units": "Pa", "long_name": "mean barometric pressure"}),
             "weather_source": (("site",), source.astype(str), {"long_name": "EPW file or 'synthetic'"}),
+            "weather_distance_km": (("site",), distance,
+                                    {"units": "km", "long_name": "distance to the EPW station used "
+                                     "(0 for a site's own file, NaN for synthetic weather)"}),
         }
     )
 
@@ -255,8 +331,13 @@ def facility_coefficients(
 
     chip_ids = list(chips.index)
     techs = list(cooling.index)
-    it_kw = chip_physics.it_kw_per_gpu(chips["rack_kw"].to_numpy(float),
-                                       chips["gpus_per_rack"].to_numpy(float))
+    it_kw_rack = chip_physics.it_kw_per_gpu(chips["rack_kw"].to_numpy(float),
+                                            chips["gpus_per_rack"].to_numpy(float))
+    # cluster level (the default the optimiser sees): rack + the scalable unit's fabric,
+    # storage and management share per GPU (data/chips.csv, docs/physics-it.md)
+    it_kw = chip_physics.cluster_kw_per_gpu(
+        chips["rack_kw"].to_numpy(float), chips["gpus_per_rack"].to_numpy(float),
+        *(chips[c].to_numpy(float) for c in CLUSTER_COLUMNS))
 
     # Cooling: mechanical power and on-site water per unit IT, (site, cooling, hour),
     # computed in blocks of sites to bound memory; liquid technologies capture the
@@ -270,6 +351,7 @@ def facility_coefficients(
     pres_all = weather_ds["pressure_pa"].to_numpy()
     mech_np = np.empty((n_site, len(techs), HOURS), dtype=np.float32)
     water_np = np.empty((n_site, len(techs), HOURS), dtype=np.float32)
+    excursion = np.zeros((n_site, len(techs)))
     block = 128
     for start in range(0, n_site, block):
         stop = min(start + block, n_site)
@@ -278,6 +360,9 @@ def facility_coefficients(
             pressure_pa=pres_all[start:stop, None], liquid_heat_fraction=liquid or None,
         )
         mech_np[start:stop] = np.moveaxis(np.asarray(mech_b, dtype=np.float32), 0, 1)
+        excursion[start:stop] = cooling_physics.supply_dewpoint_excursion_hours(
+            cooling, dry_all[start:stop], wet_all[start:stop],
+            pressure_pa=pres_all[start:stop]).T
         water_np[start:stop] = np.moveaxis(np.asarray(water_b, dtype=np.float32), 0, 1)
 
     # Electrical-chain losses per unit of nameplate IT at each hour's load (chip, hour);
@@ -336,7 +421,11 @@ def facility_coefficients(
     ds = xr.Dataset(
         {
             "it_kw_per_gpu": (("chip",), np.asarray(it_kw, float),
-                              {"units": "kW", "long_name": "nameplate IT power per GPU incl. node and rack share"}),
+                              {"units": "kW", "long_name": "nameplate IT power per GPU at cluster "
+                               "level: rack + fabric, storage and management share"}),
+            "it_kw_per_gpu_rack": (("chip",), np.asarray(it_kw_rack, float),
+                                   {"units": "kW", "long_name": "nameplate IT power per GPU of "
+                                    "the GPU rack alone"}),
             "compatible": (("chip", "cooling"), np.asarray(compatible, bool),
                            {"units": "1", "long_name": "chip can be deployed with this cooling technology"}),
             "pue_annual": (sc, pue_annual.astype(float),
@@ -345,6 +434,9 @@ def facility_coefficients(
                          {"units": "1", "long_name": "design-hour PUE at peak IT load"}),
             "wue_l_per_kwh": (sc, wue.astype(float),
                               {"units": "L/kWh", "long_name": "site WUE: on-site water per IT energy"}),
+            "supply_dewpoint_excursion_h": (sc, excursion,
+                                            {"units": "h/year", "long_name": "hours the supply air "
+                                             "exceeds the ASHRAE A1 17 degC dew point"}),
             "facility_mwh_per_gpu_year": (scc, mwh_per_gpu.transpose(0, 2, 1).astype(float),
                                           {"units": "MWh", "long_name": "facility energy per GPU-year"}),
             "facility_peak_kw_per_gpu": (scc, peak_kw_per_gpu.transpose(0, 2, 1).astype(float),
@@ -418,7 +510,8 @@ def grid_coefficients(study: Study, sites) -> xr.Dataset:
     keep = ["ic_capacity_mw", "ic_earliest_year", "ic_phase_mw_per_yr", "ic_capex_usd", "ic_kv"]
     ds = options[[v for v in keep if v in options]]
     ds["permit_year"] = (("site",), np.asarray(permit, dtype=int),
-                         {"units": "1", "long_name": "first year permits allow IT capacity online"})
+                         {"units": "calendar_year",
+                          "long_name": "first year permits allow IT capacity online"})
     # the parts of each option's time to power: the study or queue, then the equipment
     equipment = np.where(
         options["option"].values == "existing",
@@ -452,7 +545,8 @@ def construction_coefficients(study: Study, sites, cooling: pd.DataFrame) -> xr.
             "construction_yr": (("cooling",), months / 12.0,
                                 {"units": "year", "long_name": "construction of shell, plant and first IT block"}),
             "it_earliest_year": (("site", "cooling"), earliest,
-                                 {"units": "1", "long_name": "first year IT may be online (permit + construction)"}),
+                                 {"units": "calendar_year", "long_name":
+                                  "first year IT may be online (permit + construction)"}),
         },
         coords={"site": sites["site_id"].astype(str).to_numpy(), "cooling": list(cooling.index)},
     )
@@ -471,11 +565,14 @@ def capital_factors(study: Study, chips: pd.DataFrame) -> xr.Dataset:
         {
             "capital_factor_gpu": (("chip", "year"), economics.capital_factor(years, first, rate, gpu_life, method),
                                    attrs("GPUs")),
-            "capital_factor_facility": (("year",), economics.capital_factor(years, first, rate, life.facility_yr, method),
+            "capital_factor_facility": (("year",),
+                                        economics.capital_factor(years, first, rate, life.facility_yr, method),
                                         attrs("facility")),
             "capital_factor_site": (("year",), economics.capital_factor(years, first, rate, life.site_yr, method),
                                     attrs("site opening")),
-            "capital_factor_interconnect": (("year",), economics.capital_factor(years, first, rate, life.interconnect_yr, method),
+            "capital_factor_interconnect": (("year",),
+                                            economics.capital_factor(years, first, rate, life.interconnect_yr,
+                                                                     method),
                                             attrs("interconnect")),
         },
         coords={"chip": list(chips.index), "year": years},
@@ -516,8 +613,10 @@ def target_arrays(study: Study, chips: pd.DataFrame) -> xr.Dataset:
     return xr.Dataset(
         {
             "target_gpus": (("chip", "year"), gpus, {"units": "GPU", "long_name": "GPUs that must be online"}),
-            "target_pflops": (("year",), pflops, {"units": "PFLOPS", "long_name": "dense BF16 compute that must be online"}),
-            "target_chip_allowed": (("chip",), allowed, {"units": "1", "long_name": "chip counts toward target_pflops"}),
+            "target_pflops": (("year",), pflops,
+                              {"units": "PFLOPS", "long_name": "dense BF16 compute that must be online"}),
+            "target_chip_allowed": (("chip",), allowed,
+                                    {"units": "1", "long_name": "chip counts toward target_pflops"}),
         },
         coords={"chip": chip_ids, "year": years},
     )
@@ -594,15 +693,18 @@ def build_inputs(
     money = capital_factors(study, chips)
     chip_vars = xr.Dataset(
         {
-            "rack_kw": (("chip",), chips["rack_kw"].to_numpy(float), {"units": "kW", "long_name": "rack power at nameplate"}),
-            "gpus_per_rack": (("chip",), chips["gpus_per_rack"].to_numpy(float), {"units": "1", "long_name": "GPUs per rack"}),
+            "rack_kw": (("chip",), chips["rack_kw"].to_numpy(float),
+                        {"units": "kW", "long_name": "rack power at nameplate"}),
+            "gpus_per_rack": (("chip",), chips["gpus_per_rack"].to_numpy(float),
+                              {"units": "1", "long_name": "GPUs per rack"}),
             "dense_pflops": (("chip",), chips["dense_bf16_tflops"].to_numpy(float) / 1000.0,
                              {"units": "PFLOPS", "long_name": "dense BF16 compute per GPU"}),
             "gpu_capex_usd": (("chip",), chips["price_usd_per_gpu"].to_numpy(float),
                               {"units": "USD", "long_name": "price per GPU incl. server and network share"}),
             "service_life_yr": (("chip",), chips["service_life_yr"].to_numpy(float),
                                 {"units": "year", "long_name": "service life"}),
-            "first_year": (("chip",), chips["first_year"].to_numpy(int), {"units": "1", "long_name": "first year available"}),
+            "first_year": (("chip",), chips["first_year"].to_numpy(int),
+                           {"units": "calendar_year", "long_name": "first year available"}),
         },
         coords={"chip": list(chips.index)},
     )
@@ -632,14 +734,18 @@ def build_inputs(
         ds["load_fraction"] = load_ds["load_fraction"]
     ds["weather_source"] = (("site",), weather_ds["weather_source"].to_numpy(),
                             {"long_name": "EPW file or 'synthetic'"})
+    ds["weather_distance_km"] = weather_ds["weather_distance_km"].assign_coords(site=site_ids)
     ds = ds.assign_coords(
         site=site_ids,
         iso=("site", sites["iso"].astype(str).to_numpy()),
         state=("site", sites["state"].astype(str).to_numpy()),
         site_name=("site", sites["name"].astype(str).to_numpy()),
-        lat=("site", sites.geometry.y.to_numpy(float)),
-        lon=("site", sites.geometry.x.to_numpy(float)),
+        lat=("site", sites.geometry.y.to_numpy(float),
+             {"units": "degree", "standard_name": "latitude", "long_name": "latitude (north)"}),
+        lon=("site", sites.geometry.x.to_numpy(float),
+             {"units": "degree", "standard_name": "longitude", "long_name": "longitude (east)"}),
     )
+    ds["year"].attrs.update({"units": "calendar_year", "long_name": "planning year"})
     limits = study.limits
     ds.attrs.update(
         {
@@ -656,6 +762,7 @@ def build_inputs(
             "max_sites": limits.max_sites if limits.max_sites is not None else len(site_ids),
             "max_iso_share": limits.max_iso_share if limits.max_iso_share is not None else 1.0,
             "shortfall_penalty_usd_per_gpu": study.fleet.shortfall_penalty_usd_per_gpu or 0.0,
+            "sites_limit_rule": _limit_rule(study),
         }
     )
     _check_finite(ds)
@@ -663,10 +770,25 @@ def build_inputs(
     return ds
 
 
+def _limit_rule(study: Study) -> str:
+    """How sites.catalog.limit chose its rows, for the inputs attributes."""
+    ref = study.sites.catalog
+    return "none" if ref is None or ref.limit is None else f"{ref.limit} by {ref.limit_by}"
+
+
 def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
+    from dcplan.physics import electrical
+
     n = len(sites)
+    # redundancy: the electrical plant's share of capex scales with installed capacity;
+    # backup generators' test fuel (hours within the state's permit limit) joins fixed O&M
+    scheme = study.electrical.redundancy
+    redundancy_mult = electrical.redundancy_capex_multiplier(scheme)
+    total_h = _state_column(sites, "genset_total_h_per_yr")
+    fuel = electrical.genset_fuel_usd_per_mw_yr(electrical.genset_test_hours(total_h))
     capex = (
         cooling["facility_capex_usd_per_mw"].to_numpy(float)[None, :]
+        * redundancy_mult
         * study.costs.facility_capex_multiplier
         * sites.get("capex_multiplier", pd.Series(1.0, index=sites.index)).fillna(1.0).to_numpy(float)[:, None]
     )
@@ -684,25 +806,58 @@ def _site_variables(study: Study, sites, cooling: pd.DataFrame) -> xr.Dataset:
             "land_mw": (("site",), sites["land_mw"].to_numpy(float),
                         {"units": "MW", "long_name": "IT MW the land can host"}),
             "water_cap_m3_per_yr": (("site",), water_cap,
-                                    {"units": "m**3", "long_name": "on-site water allowance per year"}),
+                                    {"units": "m**3/year",
+                                     "long_name": "on-site water allowance per year"}),
             "max_build_mw_per_yr": (("site",), np.full(n, study.limits.max_build_mw_per_year),
-                                    {"units": "MW", "long_name": "IT MW commissioned per year at most"}),
+                                    {"units": "MW/year",
+                                     "long_name": "IT MW commissioned per year at most"}),
             "site_open_usd": (("site",), np.full(n, study.costs.site_open_usd),
                               {"units": "USD", "long_name": "fixed cost of opening the site"}),
             "facility_capex_usd_per_mw": (("site", "cooling"), capex,
                                           {"units": "USD/MW", "long_name": "facility capex per IT MW"}),
-            "fixed_om_usd_per_mw_yr": (("cooling",), cooling["fixed_om_usd_per_mw_yr"].to_numpy(float),
-                                       {"units": "USD/MW/year", "long_name": "fixed O&M per IT MW"}),
+            "fixed_om_usd_per_mw_yr": (
+                ("cooling",),
+                cooling["fixed_om_usd_per_mw_yr"].to_numpy(float) * redundancy_mult
+                + float(np.max(fuel)),
+                {"units": "USD/MW/year", "long_name": "fixed O&M per IT MW (scaled with the "
+                 "redundancy scheme, plus generator test fuel)"}),
+            "electrical_capex_multiplier": (
+                (), redundancy_mult,
+                {"units": "1", "long_name": f"facility capex of the {scheme} scheme relative to "
+                 "the 2N reference"}),
+            "genset_mw_per_it_mw": (
+                (), electrical.genset_installed_mw_per_it_mw(scheme),
+                {"units": "MW/MW", "long_name": "backup generator nameplate per IT MW"}),
+            "genset_fuel_usd_per_mw_yr": (
+                ("site",), np.broadcast_to(fuel, (n,)).astype(float),
+                {"units": "USD/MW/year", "long_name": "generator test fuel per IT MW (hours "
+                 "within the state's permit limit)"}),
         },
         coords={"cooling": list(cooling.index)},
     )
+
+
+#: variables where NaN carries a meaning (not read by the optimiser)
+_NAN_ALLOWED = ("weather_distance_km",)
+
+
+def _state_column(sites, column: str) -> np.ndarray:
+    """A column of data/regions/states.csv for each site's state (NaN where absent)."""
+    if column in sites.columns:
+        return sites[column].to_numpy(float)
+    from dcplan import sites as site_io
+
+    states = site_io._shipped_regions().states
+    if column not in states.columns:
+        return np.full(len(sites), np.nan)
+    return states[column].reindex(sites["state"].astype(str).to_numpy()).to_numpy(float)
 
 
 def _check_finite(ds: xr.Dataset) -> None:
     """No NaN may reach the optimiser; name the variable and the first bad labels."""
     problems = []
     for name, var in ds.data_vars.items():
-        if var.dtype.kind != "f":
+        if var.dtype.kind != "f" or name in _NAN_ALLOWED:
             continue
         bad = np.isnan(var.to_numpy())
         if bad.any():

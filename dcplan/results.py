@@ -138,7 +138,8 @@ def npv_usd(ds: xr.Dataset) -> float:
     total = float(ds["capital_npv_usd"].sum()) + float((ds["opex_usd"].sum("site") * df).sum())
     penalty = float(ds.attrs.get("shortfall_penalty_usd_per_gpu", 0.0) or 0.0)
     if penalty > 0:
-        pflops = _in(ds, "dense_pflops").where(_in(ds, "target_chip_allowed").astype(bool) & (_in(ds, "dense_pflops") > 0))
+        dense = _in(ds, "dense_pflops")
+        pflops = dense.where(_in(ds, "target_chip_allowed").astype(bool) & (dense > 0))
         per_pf = penalty / float(pflops.min()) if bool(pflops.notnull().any()) else penalty
         total += float((ds["shortfall_gpus"].sum("chip") * df).sum()) * penalty
         total += float((ds["shortfall_pflops"] * df).sum()) * per_pf
@@ -244,8 +245,8 @@ class _Auditor:
             if bad:
                 self.report.violations.append(Violation(family, constraint, {}, float(v), float(lim)))
             return
-        for idx in zip(*np.nonzero(bad)):
-            where = {d: _plain(value[d].values[i]) for d, i in zip(value.dims, idx)}
+        for idx in zip(*np.nonzero(bad), strict=False):
+            where = {d: _plain(value[d].values[i]) for d, i in zip(value.dims, idx, strict=False)}
             self.report.violations.append(Violation(family, constraint, where, float(v[idx]), float(lim[idx])))
 
 
@@ -268,7 +269,6 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     a.check("nonnegative", "gpus_new_nonnegative", gn, 0.0, "ge", eps_gpu)
     # stock = deployments of the last service_life_yr vintages
     life = _in(ds, "service_life_yr").round().astype(int)
-    y = year.values
     window = xr.zeros_like(g)
     for c in ds["chip"].values:
         L = int(life.sel(chip=c))
@@ -287,7 +287,8 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
             a.check("target", "shortfall_hard_target", ds["shortfall_gpus"], 0.0, "le", eps_gpu)
     # where GPUs may go
     if "compatibility" not in skip:
-        a.check("compatibility", "gpus_compatible", g.where(~_in(ds, "compatible").astype(bool), 0.0), 0.0, "le", eps_gpu)
+        a.check("compatibility", "gpus_compatible", g.where(~_in(ds, "compatible").astype(bool), 0.0), 0.0, "le",
+                eps_gpu)
     if "chip_first_year" not in skip:
         a.check("chip_first_year", "gpus_on_sale", g.where(year < _in(ds, "first_year"), 0.0), 0.0, "le", eps_gpu)
     if "it_capacity" not in skip:
@@ -306,7 +307,8 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
         a.check("land", "land_max", total_it, _in(ds, "land_mw"), "le")
     opened = ds["site_open"].astype(bool)
     active = ds["site_active"].astype(bool)
-    a.check("accounting", "site_open_is_last_active", opened.astype(float), active.isel(year=-1).astype(float), "eq", 0.5)
+    a.check("accounting", "site_open_is_last_active", opened.astype(float), active.isel(year=-1).astype(float),
+            "eq", 0.5)
     if "site_open" not in skip:
         a.check("site_open", "site_open_capacity", total_it.where(~active, 0.0), 0.0, "le")
         a.check("site_open", "site_active_monotone", active.astype(float),
@@ -344,7 +346,8 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     if "water_cap" not in skip:
         a.check("water_cap", "water_cap_max", flows["water_m3"], _in(ds, "water_cap_m3_per_yr"), "le", 1.0)
     if "capex_budget" not in skip:
-        a.check("capex_budget", "capex_budget_max", flows["capex_usd"].sum("site"), _in(ds, "capex_budget_usd"), "le", 1.0)
+        a.check("capex_budget", "capex_budget_max", flows["capex_usd"].sum("site"), _in(ds, "capex_budget_usd"),
+                "le", 1.0)
     if "carbon_cap" not in skip:
         a.check("carbon_cap", "carbon_cap_max", flows["co2_t"].sum("site"), _in(ds, "carbon_cap_t"), "le", 1e-3)
     share = float(attrs.get("max_iso_share", 1.0) or 1.0)
@@ -633,7 +636,8 @@ class Plan:
         keys = ("status", "objective_usd", "dual_bound_usd", "bound_source", "mip_gap", "capital_cost_method",
                 "levelised_usd_per_gpu_hour", "solve_seconds",
                 "start_seconds", "build_seconds",
-                "handoff_seconds", "mip_rel_gap", "time_limit_s", "threads", "seed", "n_columns", "n_rows", "n_nonzeros")
+                "handoff_seconds", "mip_rel_gap", "time_limit_s", "threads", "seed", "n_columns", "n_rows",
+                "n_nonzeros")
         out = {"study": ds.attrs.get("study_name", "")}
         out.update({k: _jsonable(ds.attrs.get(k)) for k in keys})
         chosen = ds["site"].values[ds["site_open"].values.astype(bool)]
@@ -642,7 +646,7 @@ class Plan:
         if "levelised_usd_per_gpu_hour" in ds:
             lcoc = ds["levelised_usd_per_gpu_hour"].sel(site=chosen)
             out["levelised_usd_per_gpu_hour_by_site"] = {str(s): _jsonable(v) for s, v in
-                                                         zip(lcoc["site"].values, lcoc.values)}
+                                                         zip(lcoc["site"].values, lcoc.values, strict=False)}
         out["years"] = [{k: _jsonable(v) for k, v in row.items()} for row in years.to_dict("records")]
         out["audit"] = verdict.to_dict()
         return out
@@ -698,7 +702,8 @@ class Plan:
         a = self.dataset.attrs
         n_open = int(self.dataset["site_open"].sum())
         y = self.dataset["year"].values
-        return (f"<Plan {a.get('study_name', '')!s}: {a.get('status', '?')}, NPV ${float(a.get('objective_usd', np.nan)) / 1e9:,.2f} bn, "
+        npv_bn = float(a.get("objective_usd", np.nan)) / 1e9
+        return (f"<Plan {a.get('study_name', '')!s}: {a.get('status', '?')}, NPV ${npv_bn:,.2f} bn, "
                 f"gap {float(a.get('mip_gap', np.nan)):.2%}, {n_open} of {self.dataset.sizes['site']} sites, "
                 f"{y[0]}-{y[-1]}>")
 

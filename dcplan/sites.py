@@ -166,6 +166,7 @@ def filter_sites(
     water_stress: str | None = None,
     site_ids=None,
     limit: int | None = None,
+    limit_by: str = "iso",
 ) -> gpd.GeoDataFrame:
     """Keep the sites that pass every given filter (None = no filter).
 
@@ -185,7 +186,12 @@ def filter_sites(
     site_ids : list of str, optional
         keep these ids, in the order given; unknown ids raise DataError.
     limit : int, optional
-        keep the first *limit* rows after filtering.
+        keep *limit* rows after filtering, chosen by ``limit_by``.
+    limit_by : {"iso", "state", "first"}, default "iso"
+        how ``limit`` keeps the filter's spread: "iso" / "state" deal the rows round-robin
+        over the groups (largest group first, ties by name; file order inside a group),
+        so every ISO or state the filters kept is represented before any gets a second
+        site; "first" keeps the first rows in file order. Deterministic.
     """
     mask = pd.Series(True, index=gdf.index)
     if states:
@@ -211,8 +217,31 @@ def filter_sites(
         out = out.set_index("site_id", drop=False).reindex(
             [s for s in site_ids if s in set(out["site_id"])]).reset_index(drop=True)
     if limit is not None:
-        out = out.head(int(limit))
+        out = limit_sites(out, int(limit), limit_by)
     return out.reset_index(drop=True)
+
+
+LIMIT_RULES = ("iso", "state", "first")
+
+
+def limit_sites(gdf: gpd.GeoDataFrame, limit: int, by: str = "iso") -> gpd.GeoDataFrame:
+    """Keep ``limit`` rows dealt round-robin over ``by`` groups (see :func:`filter_sites`)."""
+    if by not in LIMIT_RULES:
+        raise DataError([Problem("sites.catalog.limit_by", f"unknown rule {by!r}",
+                                 f"use one of {list(LIMIT_RULES)}")])
+    if limit >= len(gdf):
+        return gdf
+    if by == "first":
+        return gdf.head(limit)
+    key = gdf[by].astype(str)
+    sizes = key.value_counts()
+    order = sorted(sizes.index, key=lambda g: (-sizes[g], g))
+    rank = {g: i for i, g in enumerate(order)}
+    within = key.groupby(key).cumcount()
+    pick = (pd.DataFrame({"round": within.to_numpy(), "group": key.map(rank).to_numpy()},
+                         index=gdf.index)
+            .sort_values(["round", "group"], kind="stable").index[:limit])
+    return gdf.loc[sorted(pick, key=gdf.index.get_loc)]
 
 
 # --------------------------------------------------------------------------- reading
@@ -554,7 +583,6 @@ def enrich_sites(gdf: gpd.GeoDataFrame, tables: RegionTables | None = None) -> g
         raise DataError([Problem("sites", "the sites have no CRS", "set EPSG:4326")])
     out = out.to_crs(CRS)
     out["lat"], out["lon"] = out.geometry.y.to_numpy(), out.geometry.x.to_numpy()
-    n = len(out)
     fill: dict[str, object] = {}
 
     located = _locate_counties(out, tables.counties)

@@ -27,8 +27,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     PrivateAttr,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -95,6 +95,7 @@ def _fraction(value: float) -> float:
 
 
 KW = Annotated[float, _quantity("kW"), AfterValidator(_positive)]
+KWNonNeg = Annotated[float, _quantity("kW"), AfterValidator(_nonneg)]
 W = Annotated[float, _quantity("W"), AfterValidator(_positive)]
 MW = Annotated[float, _quantity("MW"), AfterValidator(_nonneg)]
 MWPos = Annotated[float, _quantity("MW"), AfterValidator(_positive)]
@@ -261,6 +262,11 @@ class ChipFields(Strict):
     )
     scenario: bool | None = Field(None, description="roadmap part (a scenario, not a product)")
     power_smoothing: bool | None = Field(None, description="rack-level power smoothing caps peaks")
+    network_kw_per_gpu: KWNonNeg | None = Field(
+        None, description="scale-out and storage fabric switches per GPU [kW] (cluster level)")
+    storage_kw_per_gpu: KWNonNeg | None = Field(None, description="storage appliances per GPU [kW]")
+    mgmt_kw_per_gpu: KWNonNeg | None = Field(
+        None, description="CPU management, head and login nodes per GPU [kW]")
 
 
 class CustomChip(ChipFields):
@@ -348,7 +354,11 @@ class SiteCatalogRef(Strict):
     max_price_usd_per_mwh: USDPerMWh | None = Field(None, description="highest electricity price")
     max_water_stress: WaterStress | None = Field(None, description="worst water-stress class kept")
     site_ids: list[str] | None = Field(None, description="keep exactly these catalog ids")
-    limit: Annotated[int, Field(gt=0)] | None = Field(None, description="keep the first N after filtering")
+    limit: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="keep N after filtering, dealt round-robin over limit_by groups")
+    limit_by: Literal["iso", "state", "first"] = Field(
+        "iso", description="how limit keeps the filter's spread: round-robin over ISOs or "
+        "states (largest first, file order inside), or the first N rows")
 
 
 class SiteFields(Strict):
@@ -401,6 +411,18 @@ class Sites(Strict):
 YearlyUSD = USD | dict[Year, USD]
 YearlyT = Tonnes | dict[Year, Tonnes]
 YearlyUSDPerT = USDPerT | dict[Year, USDPerT]
+
+
+class Weather(Strict):
+    """Where hourly weather comes from: real EPW files near a site, else a synthetic year."""
+
+    dir: str | None = Field(
+        None, description="folder of EPW files (.epw or .epw.gz, relative to the study); each "
+        "site uses the nearest one within max_distance_km, a synthetic year elsewhere"
+    )
+    max_distance_km: Annotated[float, _quantity("km"), Field(gt=0, le=1000)] = Field(
+        50.0, description="farthest an EPW station may be from a site to stand in for it"
+    )
 
 
 LifeYears = Annotated[float, _quantity("yr"), Field(gt=0, le=100)]
@@ -503,6 +525,7 @@ class Study(Strict):
     workload: Workload = Field(default_factory=Workload)
     electrical: Electrical = Field(default_factory=Electrical)
     grid: Grid = Field(default_factory=Grid)
+    weather: Weather = Field(default_factory=Weather)
     costs: Costs = Field(default_factory=Costs)
     construction: Construction = Field(default_factory=Construction)
     limits: Limits = Field(default_factory=Limits)

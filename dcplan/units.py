@@ -43,6 +43,9 @@ ureg.define("MUSD = 1e6 USD")
 ureg.define("BUSD = 1e9 USD")
 ureg.define("GPU = [accelerator] = gpu = gpus")
 ureg.define("FLOPS = 1 / second = flops")
+# a calendar year used as a label (2028), not a duration: its own dimension, so it never
+# converts to or from "year" by mistake; readers of inputs.nc parse it with this registry
+ureg.define("calendar_year = [calendar_year]")
 Q_ = ureg.Quantity
 
 #: canonical unit of each kind of quantity a study can hold

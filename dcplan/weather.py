@@ -13,17 +13,20 @@ The synthetic year (see docs/physics-thermal.md):
     T(d, h) = T_m + A_s \cos\theta_d + A_d(\theta_d) \cos\frac{2\pi (h - 15)}{24},\quad
     \theta_d = 2\pi (d + 0.5 - d_{peak}) / 365
 
-with :math:`T_m, A_s` fitted so that the degree days of the daily means equal the
-station's HDD18 and CDD10 exactly (closed form for a sinusoid), and the diurnal half
-amplitude :math:`A_d` interpolated between a summer value that reproduces the 0.4 %
-cooling design dry bulb and a winter value that reproduces the 99.6 % heating design dry
-bulb. The dew point of each day is the day's minimum temperature less a depression set
-by the ASHRAE 169 moisture class (FAO-56 practice: about 0 K in humid climates, more in
-arid ones), and the wet bulb follows from the ASHRAE psychrometric equation.
+plus a fixed sequence of day-to-day anomalies, with :math:`T_m, A_s` refitted so that
+the degree days of the daily means equal the station's HDD18 and CDD10, the diurnal half
+amplitude :math:`A_d` interpolated between summer and winter values aimed at the design
+dry bulbs, and the coldest and warmest 5 % of hours stretched so the 99.6 % and 0.4 %
+design dry bulbs hold exactly. The dew point comes from a model fitted to 44 NREL TMY3
+files (:func:`fit_dewpoint_model`, coefficients in ``data/dewpoint_model.csv``): it reads
+the humidity regime from the temperature record and the location, not from the ASHRAE
+moisture label. The wet bulb follows from the ASHRAE psychrometric equation.
+* :func:`epw_index` lists a folder of EPW files for a study's ``weather.dir``.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 from pathlib import Path
 
@@ -36,9 +39,13 @@ from dcplan.physics import psychrometrics as psy
 
 __all__ = [
     "read_epw",
+    "epw_index",
     "fit_annual_cycle",
     "synthetic_year",
     "synthetic_year_from_table",
+    "fit_dewpoint_model",
+    "load_dewpoint_model",
+    "DEWPOINT_TERMS",
     "HOURS",
 ]
 
@@ -54,12 +61,6 @@ PEAK_HOUR = 15.0
 DIURNAL_BOUNDS = (1.0, 12.0)
 #: fallback diurnal half-amplitude by moisture class when the design data cannot fix it [K]
 DIURNAL_DEFAULT = {"A": 5.0, "B": 7.5, "C": 4.0, "": 5.0}
-#: dew-point depression below the daily minimum temperature, K = a + b * max(Tmin, 0),
-#: by ASHRAE 169 moisture class (A humid, B dry, C marine, "" zones 7-8); see docs
-DEWPOINT_DEPRESSION = {"A": (1.0, 0.0), "B": (2.0, 0.45), "C": (2.0, 0.0), "": (1.0, 0.0)}
-#: ceiling of the daily dew point by moisture class [degC], about the 0.4 % dehumidification
-#: dew points of humid Gulf (A: ~24), monsoon desert (B: ~20) and marine (C: ~16) stations
-DEWPOINT_MAX = {"A": 24.0, "B": 20.0, "C": 16.0, "": 20.0}
 #: fraction of the year above the 0.4 % design value, and the resulting offset factor of
 #: the design value below the peak of two crossed cosines: delta = 0.008 pi sqrt(As Ad)
 _DESIGN_K = 0.004 * 2.0 * np.pi
@@ -104,8 +105,10 @@ def read_epw(path):
     path = Path(path)
     if not path.is_file():
         raise DataError([Problem(str(path), "EPW file not found",
-                                 "give the path of an .epw file (e.g. from climate.onebuilding.org)")])
-    with open(path, encoding="latin-1") as fh:
+                                 "give the path of an .epw file "
+                                 "(e.g. from climate.onebuilding.org)")])
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="latin-1") as fh:
         lines = fh.read().splitlines()
     problems: list[Problem] = []
     if not lines or not lines[0].upper().startswith("LOCATION"):
@@ -190,6 +193,7 @@ def read_epw(path):
     hour = np.arange(HOURS)
     attrs = {"station": loc[1], "state": loc[2], "country": loc[3], "station_id": loc[5],
              "lat": lat, "lon": lon, "tz": tz, "elevation_m": elev, "source_file": str(path)}
+    attrs.update(_epw_design_conditions(lines[1] if len(lines) > 1 else ""))
 
     def var(v, units, long_name):
         return ("hour", v.astype(np.float32), {"units": units, "long_name": long_name})
@@ -201,6 +205,72 @@ def read_epw(path):
          "pressure_pa": var(pressure, "Pa", "station pressure"),
          "wet_bulb_c": var(wet, "degC", "thermodynamic wet-bulb temperature")},
         coords={"hour": hour}, attrs=attrs)
+
+
+def epw_index(folder):
+    """The EPW files of a folder (``*.epw``, ``*.epw.gz``) with their LOCATION coordinates.
+
+    Reads only each file's first line, so a folder of hundreds of files indexes in
+    milliseconds; :func:`read_epw` then reads the ones a study uses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``path``, ``station_id``, ``name``, ``lat`` [degrees], ``lon`` [degrees].
+
+    Raises
+    ------
+    DataError
+        The folder does not exist, or a file's LOCATION line is malformed (naming it).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError([Problem(str(folder), "weather folder not found",
+                                 "give weather.dir as a folder of .epw or .epw.gz files")])
+    rows, problems = [], []
+    for path in sorted([*folder.glob("*.epw"), *folder.glob("*.epw.gz")]):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="latin-1") as fh:
+            first = fh.readline()
+        loc = [f.strip() for f in first.split(",")]
+        try:
+            if loc[0].upper() != "LOCATION":
+                raise ValueError
+            rows.append({"path": path, "station_id": loc[5], "name": loc[1],
+                         "lat": float(loc[6]), "lon": float(loc[7])})
+        except (ValueError, IndexError):
+            problems.append(Problem(f"{path}:1", "no valid EPW LOCATION line",
+                                    "remove the file from the folder or repair it"))
+    if problems:
+        raise DataError(problems)
+    return pd.DataFrame(rows, columns=["path", "station_id", "name", "lat", "lon"])
+
+
+def _epw_design_conditions(line):
+    """ASHRAE design values from an EPW ``DESIGN CONDITIONS`` header line (may be absent).
+
+    The 2009/2013/2017 Handbook layout: after ``Heating`` come the coldest month and the
+    99.6 % and 99 % dry bulbs; after ``Cooling`` the hottest month, the mean daily range,
+    the 0.4 % dry bulb and its mean coincident wet bulb, ..., and (9th field) the 0.4 %
+    evaporation wet bulb. Returns only the values found, as floats in degC.
+    """
+    fields = [f.strip() for f in line.split(",")]
+    if not fields or fields[0].upper() != "DESIGN CONDITIONS":
+        return {}
+    out = {}
+    upper = [f.upper() for f in fields]
+    try:
+        h = upper.index("HEATING")
+        out["heating_design_db_c"] = float(fields[h + 2])
+        c = upper.index("COOLING")
+        out["cooling_daily_range_k"] = float(fields[c + 2])
+        out["cooling_design_db_c"] = float(fields[c + 3])
+        out["cooling_design_mcwb_c"] = float(fields[c + 4])
+        out["cooling_design_wb_c"] = float(fields[c + 9])
+        out["cooling_design_dp_c"] = float(fields[c + 17])
+    except (ValueError, IndexError):
+        logger.info("EPW design conditions not fully parsed: %s", line[:80])
+    return out
 
 
 # ----------------------------------------------------------------- synthetic years
@@ -289,14 +359,148 @@ def _diurnal_amplitude(excess, amp):
     return ((k + np.sqrt(disc)) / 2.0) ** 2
 
 
-def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moisture,
-                   elevation_m, lat=None, *, site=None, dtype=np.float32):
+#: names of the dew-point model's terms, in the order of data/dewpoint_model.csv
+DEWPOINT_TERMS = ("const", "diurnal_amp", "daily_mean", "annual_mean", "annual_amp",
+                  "elevation_km", "season", "east", "east_season", "north",
+                  "diurnal_cycle")
+#: the moisture divide east of the Rockies: a logistic step centred on 101 W, ~3 degrees
+#: wide (the 100th meridian aridity line, Seager et al. 2018, Earth Interactions 22)
+EAST_CENTER_LON = -101.0
+EAST_WIDTH_DEG = 3.0
+#: terms of the day-to-day spread models (standard deviation of the daily-mean dry bulb
+#: and dew point about their smooth annual course) and their correlation
+SPREAD_TERMS = ("const", "diurnal_amp", "annual_amp", "season")
+VARIABILITY_TERMS = tuple(f"t_sd_{t}" for t in SPREAD_TERMS) \
+    + tuple(f"d_sd_{t}" for t in SPREAD_TERMS) + ("td_correlation",)
+#: persistence (lag-1 autocorrelation) of the daily anomalies, about 0.6-0.7 for US
+#: daily mean temperature (e.g. NOAA GHCN-Daily station records)
+ANOMALY_PERSISTENCE = 0.65
+#: seed of the fixed anomaly sequence: the synthetic year is deterministic
+_ANOMALY_SEED = 20240907
+
+
+def _anomaly_sequences():
+    """Two fixed, unit-variance AR(1) daily sequences (temperature, dew point)."""
+    rng = np.random.default_rng(_ANOMALY_SEED)
+    e = rng.standard_normal((2, 365 + 60))
+    z = np.empty_like(e)
+    z[:, 0] = e[:, 0]
+    r = ANOMALY_PERSISTENCE
+    for k in range(1, e.shape[1]):
+        z[:, k] = r * z[:, k - 1] + np.sqrt(1 - r * r) * e[:, k]
+    z = z[:, 60:]
+    z = (z - z.mean(axis=1, keepdims=True)) / z.std(axis=1, keepdims=True)
+    return z[0], z[1]
+
+
+def _spread_features(amp_d, amp, season):
+    n, d = amp_d.shape
+    return np.stack([np.ones((n, d)), amp_d, np.broadcast_to(amp[:, None], (n, d)), season],
+                    axis=-1)
+#: absolute ceiling of a synthetic dew point [degC] (above the highest 0.4 % dew points
+#: in the US, about 26-27 degC on the Gulf coast; ASHRAE Handbook Fundamentals ch. 14)
+DEWPOINT_CEILING = 27.0
+#: share of the day's diurnal half-amplitude between a hot hour and the hour the
+#: cooling design dry bulb is set at; keeps the tail stretch on afternoon hours
+_TAIL_QUANTILE = 0.05
+
+
+def _dewpoint_features(daily_mean, amp_d, tm, amp, elev, season, lat, lon):
+    """(site, day, term) design matrix of the daily-mean dew-point depression model.
+
+    ``east`` = (lon + 100) / 10 and ``north`` = (lat - 40) / 10 carry the large-scale
+    moisture supply (Gulf of Mexico and Atlantic air east of the Rockies) that the
+    temperature record alone cannot show.
+    """
+    n, d = daily_mean.shape
+    out = np.empty((n, d, len(DEWPOINT_TERMS) - 1))
+    out[..., 0] = 1.0
+    out[..., 1] = amp_d
+    out[..., 2] = daily_mean
+    out[..., 3] = tm[:, None]
+    out[..., 4] = amp[:, None]
+    out[..., 5] = (elev / 1000.0)[:, None]
+    out[..., 6] = season
+    # clipped to the fitted area (contiguous US) so Alaska and Hawaii do not extrapolate
+    lon_c = np.clip(np.asarray(lon, dtype=float), -125.0, -67.0)
+    east = (1.0 / (1.0 + np.exp(-(lon_c - EAST_CENTER_LON) / EAST_WIDTH_DEG)))[:, None]
+    out[..., 7] = east
+    out[..., 8] = east * season
+    out[..., 9] = ((np.clip(np.asarray(lat, dtype=float), 24.0, 49.0) - 40.0) / 10.0)[:, None]
+    return out
+
+
+def load_dewpoint_model(path=None) -> dict:
+    """Coefficients of the synthetic dew-point model (``data/dewpoint_model.csv``).
+
+    Fitted by ``scripts/build_dewpoint_model.py`` to the 44 NREL TMY3 hourly files (see
+    data/README.md); returns ``{term: coefficient}`` for :data:`DEWPOINT_TERMS`.
+    """
+    from dcplan.catalog import data_path
+
+    path = data_path("dewpoint_model.csv") if path is None else Path(path)
+    table = pd.read_csv(path, comment="#")
+    coef = dict(zip(table["term"], table["coefficient"].astype(float), strict=True))
+    missing = [t for t in DEWPOINT_TERMS + VARIABILITY_TERMS if t not in coef]
+    if missing:
+        raise DataError([Problem(str(path), f"missing term(s) {missing}",
+                                 "rebuild it with scripts/build_dewpoint_model.py")])
+    return coef
+
+
+def _annual_fields(cdb, hdb, hdd, cdd, moist, latv):
+    """Daily mean, diurnal half-amplitude and season phase of the synthetic year."""
+    n = cdb.size
+    tm, amp = fit_annual_cycle(hdd, cdd, cdb, hdb)
+    amp_summer = _diurnal_amplitude(cdb - tm - amp, amp)
+    amp_winter = _diurnal_amplitude(tm - amp - hdb, amp)
+    default = np.array([DIURNAL_DEFAULT.get(m, DIURNAL_DEFAULT[""]) for m in moist]) \
+        if moist is not None else np.full(n, DIURNAL_DEFAULT[""])
+    lo, hi = DIURNAL_BOUNDS
+    amp_summer = np.where(np.isfinite(amp_summer), np.clip(amp_summer, lo, hi), default)
+    amp_winter = np.where(np.isfinite(amp_winter), np.clip(amp_winter, lo, hi), default)
+    peak = np.where(latv < 0, PEAK_DAY - 182.5, PEAK_DAY)
+    day = np.arange(365, dtype=float)
+    season = np.cos(2 * np.pi * (day[None, :] + 0.5 - peak[:, None]) / 365.0)  # (site, day)
+    daily_mean = tm[:, None] + amp[:, None] * season
+    amp_d = (0.5 * (amp_summer + amp_winter))[:, None] \
+        + (0.5 * (amp_summer - amp_winter))[:, None] * season
+    return tm, amp, season, daily_mean, amp_d
+
+
+def _stretch_tails(temp, cdb, hdb):
+    """Stretch each site's coldest and warmest hours so its 0.4 % / 99.6 % points hit hdb/cdb.
+
+    Below the 5 % point T' = q5 - (q5 - T) (q5 - hdb) / (q5 - q0.4), and the mirror image
+    above the 95 % point: monotone, leaves the middle 90 % of hours as they are, and
+    makes the design dry bulbs exact (the sinusoids alone miss them by up to 15 K where
+    the diurnal amplitude is clipped).
+    """
+    lo_q, hi_q = np.quantile(temp, [0.004, _TAIL_QUANTILE], axis=1)
+    up_q, top_q = np.quantile(temp, [1 - _TAIL_QUANTILE, 0.996], axis=1)
+    out = temp.astype(float, copy=True)
+    span_lo = np.maximum(hi_q - lo_q, 1e-6)
+    scale_lo = np.clip((hi_q - hdb) / span_lo, 0.0, None)
+    span_hi = np.maximum(top_q - up_q, 1e-6)
+    scale_hi = np.clip((cdb - up_q) / span_hi, 0.0, None)
+    cold = out < hi_q[:, None]
+    out = np.where(cold, hi_q[:, None] - (hi_q[:, None] - out) * scale_lo[:, None], out)
+    hot = out > up_q[:, None]
+    return np.where(hot, up_q[:, None] + (out - up_q[:, None]) * scale_hi[:, None], out)
+
+
+def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moisture=None,
+                   elevation_m=0.0, lat=None, *, lon=None, site=None, dtype=np.float32,
+                   dewpoint_model=None):
     """Deterministic synthetic typical year of hourly dry bulb, dew point and wet bulb.
 
     A screening approximation built from station statistics alone (see the module
-    docstring and docs/physics-thermal.md); it reproduces the station's HDD18, CDD10 and
-    (closely) its 0.4 % / 99.6 % design dry bulbs, but not its weather sequence. Use
-    :func:`read_epw` with a real TMY/EPW file where one exists.
+    docstring and docs/physics-thermal.md); it reproduces the station's 0.4 % / 99.6 %
+    design dry bulbs exactly and its HDD18 and CDD10 closely, but not its weather
+    sequence. The dew point comes from a model fitted to the 44 NREL TMY3 hourly files
+    (:func:`fit_dewpoint_model`); it reads the humidity regime from the temperature
+    record (diurnal range, annual swing, elevation), not from the ASHRAE moisture label.
+    Use :func:`read_epw` with a real TMY/EPW file where one exists.
 
     Parameters
     ----------
@@ -306,17 +510,23 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
         99.6 % heating design dry bulb, per site. [degC]
     hdd18, cdd10 : array_like
         Degree days (base 18 and 10 degC). [K day]
-    moisture : array_like of str
-        ASHRAE 169 moisture class "A" (moist), "B" (dry), "C" (marine) or "".
+    moisture : array_like of str, optional
+        ASHRAE 169 moisture class "A", "B", "C" or "". Only picks the fallback diurnal
+        amplitude where the design data cannot fix it; the dew point ignores it.
     elevation_m : array_like
         Site elevation (sets the barometric pressure). [m]
     lat : array_like, optional
         Latitude; southern-hemisphere sites get a half-year phase shift. [degrees]
+    lon : array_like, optional
+        Longitude (default -95, the middle of the US); a term of the dew-point model.
+        [degrees]
     site : array_like, optional
         Coordinate values of the ``site`` dim (default 0..n-1; taken from a pandas
         index or DataArray coord when given).
     dtype : numpy dtype, default float32
         float32 keeps 1,000 sites x 8,760 h at 35 MB per variable.
+    dewpoint_model : dict, optional
+        ``{term: coefficient}`` (default :func:`load_dewpoint_model`).
 
     Returns
     -------
@@ -343,7 +553,7 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
     hdd = np.atleast_1d(np.asarray(hdd18, dtype=float))
     cdd = np.atleast_1d(np.asarray(cdd10, dtype=float))
     elev = np.atleast_1d(np.asarray(elevation_m, dtype=float))
-    moist = np.atleast_1d(np.asarray(moisture, dtype=object))
+    moist = np.atleast_1d(np.asarray("" if moisture is None else moisture, dtype=object))
     moist = np.array(["" if (m is None or (isinstance(m, float) and np.isnan(m)))
                       else str(m).strip().upper() for m in moist], dtype=object)
     n = max(cdb.size, hdb.size, hdd.size, cdd.size, elev.size, moist.size)
@@ -352,9 +562,11 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
         moist = np.broadcast_to(moist, (n,))
         latv = np.broadcast_to(np.atleast_1d(np.asarray(
             45.0 if lat is None else lat, dtype=float)), (n,))
+        lonv = np.broadcast_to(np.atleast_1d(np.asarray(
+            -95.0 if lon is None else lon, dtype=float)), (n,))
     except ValueError:
         raise ValueError("synthetic_year inputs must have the same length (one per site)") from None
-    unknown = sorted(set(moist) - set(DEWPOINT_DEPRESSION))
+    unknown = sorted(set(moist) - set(DIURNAL_DEFAULT))
     if unknown:
         raise ValueError(f"moisture must be 'A', 'B', 'C' or '', got {unknown}")
     if np.any(hdb >= cdb):
@@ -365,56 +577,129 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
                     ("hdd18", hdd), ("cdd10", cdd), ("elevation_m", elev)):
         if not np.isfinite(v).all():
             raise ValueError(f"{name} has missing values")
-    tm, amp = fit_annual_cycle(hdd, cdd, cdb, hdb)
-    amp_summer = _diurnal_amplitude(cdb - tm - amp, amp)
-    amp_winter = _diurnal_amplitude(tm - amp - hdb, amp)
-    default = np.array([DIURNAL_DEFAULT[m] for m in moist])
-    lo, hi = DIURNAL_BOUNDS
-    clipped = ~((amp_summer >= lo) & (amp_summer <= hi) & (amp_winter >= lo) & (amp_winter <= hi))
-    if clipped.any():
-        logger.info("synthetic_year: diurnal amplitude clipped to [%g, %g] K at %d site(s)",
-                    lo, hi, int(clipped.sum()))
-    amp_summer = np.where(np.isfinite(amp_summer), np.clip(amp_summer, lo, hi), default)
-    amp_winter = np.where(np.isfinite(amp_winter), np.clip(amp_winter, lo, hi), default)
-
-    peak = np.where(latv < 0, PEAK_DAY - 182.5, PEAK_DAY)
-    day = np.arange(365, dtype=float)
-    season = np.cos(2 * np.pi * (day[None, :] + 0.5 - peak[:, None]) / 365.0)  # (site, day)
-    daily_mean = tm[:, None] + amp[:, None] * season
-    amp_d = (0.5 * (amp_summer + amp_winter))[:, None] \
-        + (0.5 * (amp_summer - amp_winter))[:, None] * season
+    coef = load_dewpoint_model() if dewpoint_model is None else dewpoint_model
     diurnal = np.cos(2 * np.pi * (np.arange(24) - PEAK_HOUR) / 24.0)  # (hour of day,)
-    temp = (daily_mean[:, :, None] + amp_d[:, :, None] * diurnal).astype(dtype)
-    temp = temp.reshape(n, HOURS)
+    z_t, z_d = _anomaly_sequences()
+    rho = float(np.clip(coef["td_correlation"], -1.0, 1.0))
+    hdd_fit, cdd_fit = hdd.copy(), cdd.copy()
+    for _ in range(3):
+        # the day-to-day anomalies and the tail stretch add degree days a pure sinusoid
+        # lacks; refit the sinusoid to the target less that excess (3 fixed-point passes)
+        tm, amp, season, daily_mean, amp_d = _annual_fields(cdb, hdb, hdd_fit, cdd_fit,
+                                                            moist, latv)
+        spread = _spread_features(amp_d, amp, season)
+        t_sd = np.maximum(spread @ np.array([coef[f"t_sd_{t}"] for t in SPREAD_TERMS]), 0.0)
+        t_anom = t_sd * z_t[None, :]
+        temp = (daily_mean[:, :, None] + t_anom[:, :, None]
+                + amp_d[:, :, None] * diurnal).reshape(n, HOURS)
+        temp = _stretch_tails(temp, cdb, hdb)
+        daily = temp.reshape(n, 365, 24).mean(axis=2)
+        hdd_fit = np.maximum(hdd_fit - (np.maximum(18.0 - daily, 0).sum(axis=1) - hdd), 0.0)
+        cdd_fit = np.maximum(cdd_fit - (np.maximum(daily - 10.0, 0).sum(axis=1) - cdd), 0.0)
+        short = 8.0 * 365 - (hdd_fit + cdd_fit)
+        hdd_fit, cdd_fit = hdd_fit + np.maximum(short, 0) / 2, cdd_fit + np.maximum(short, 0) / 2
+    d_sd = np.maximum(spread @ np.array([coef[f"d_sd_{t}"] for t in SPREAD_TERMS]), 0.0)
+    d_anom = d_sd * (rho * z_t + np.sqrt(1.0 - rho * rho) * z_d)[None, :]
 
-    a = np.array([DEWPOINT_DEPRESSION[m][0] for m in moist])[:, None]
-    b = np.array([DEWPOINT_DEPRESSION[m][1] for m in moist])[:, None]
-    tmin = daily_mean - amp_d
-    cap = np.array([DEWPOINT_MAX[m] for m in moist])[:, None]
-    dew_daily = np.minimum(tmin - (a + b * np.maximum(tmin, 0.0)), cap)
+    beta = np.array([coef[t] for t in DEWPOINT_TERMS[:-1]])
+    # the model predicts ln(e / e_s(T_mean)), the log of the daily-mean relative humidity
+    ln_rh = np.minimum(_dewpoint_features(daily_mean, amp_d, tm, amp, elev, season,
+                                          latv, lonv) @ beta, 0.0)
+    dew_daily = psy._dewpoint_from_pw(psy._pws(daily_mean) * np.exp(ln_rh)) + d_anom
+    dew = (dew_daily[:, :, None]
+           + coef["diurnal_cycle"] * amp_d[:, :, None] * diurnal).reshape(n, HOURS)
+    dew = np.minimum(np.minimum(dew, temp), DEWPOINT_CEILING)
     pressure = np.asarray(psy.pressure_from_elevation(elev), dtype=float)
-    pws = psy._pws(dew_daily)
-    w_daily = psy.EPSILON * pws / (pressure[:, None] - pws)
-    dew = np.repeat(dew_daily.astype(dtype), 24, axis=1)
-    w = np.repeat(w_daily.astype(dtype), 24, axis=1)
-    wet = psy._wet_bulb(temp, w, pressure.astype(dtype)[:, None])
+    pws = psy._pws(dew)
+    w = psy.EPSILON * pws / (pressure[:, None] - pws)
+    temp = temp.astype(dtype)
+    wet = psy._wet_bulb(temp, w.astype(dtype), pressure.astype(dtype)[:, None])
+    wet = np.minimum(wet, temp)
     site_coord = np.arange(n) if site is None else np.asarray(site)
     attrs = {"synthetic": 1, "description": "dcplan synthetic typical year (annual + diurnal "
-             "sinusoids fitted to degree days and design temperatures); not measured weather"}
+             "sinusoids fitted to degree days and design temperatures, dew point from a "
+             "model fitted to NREL TMY3 files); not measured weather"}
 
     def var(v, units, long_name):
         return (("site", "hour"), v, {"units": units, "long_name": long_name})
 
     return xr.Dataset(
         {"temp_air_c": var(temp, "degC", "dry-bulb temperature (synthetic)"),
-         "dewpoint_c": var(dew, "degC", "dew-point temperature (synthetic)"),
+         "dewpoint_c": var(dew.astype(dtype), "degC", "dew-point temperature (synthetic)"),
          "wet_bulb_c": var(wet.astype(dtype, copy=False), "degC",
                            "thermodynamic wet bulb (synthetic)"),
          "pressure_pa": ("site", pressure, {"units": "Pa", "long_name": "standard pressure"})},
         coords={"site": site_coord, "hour": np.arange(HOURS)}, attrs=attrs)
 
 
-def synthetic_year_from_table(table, *, site=None, dtype=np.float32):
+def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, *, rcond=None) -> dict:
+    """Fit the synthetic dew-point model to real hourly dew points (least squares).
+
+    The daily-mean dew point is the synthetic daily-mean temperature less a depression
+    linear in the day's diurnal half-amplitude and mean temperature, the station's annual
+    mean and swing, its elevation and the season; the hourly dew point adds a diurnal
+    cycle proportional to the day's half-amplitude (negative when afternoon mixing dries
+    the air). Monthly means are fitted, pooled over the stations.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Station rows (as data/climate_stations.csv): cooling_design_db_c,
+        heating_design_db_c, hdd18, cdd10, elevation_m, lat.
+    real_dewpoint_c, real_temp_c : array_like
+        (station, 8760) measured hourly dew points and dry bulbs, rows in the order of
+        ``table``. [degC]
+
+    Returns
+    -------
+    dict
+        ``{term: coefficient}`` for :data:`DEWPOINT_TERMS`.
+    """
+    real = np.asarray(real_dewpoint_c, dtype=float)
+    n = len(table)
+    if real.shape != (n, HOURS):
+        raise ValueError(f"real_dewpoint_c must be ({n}, {HOURS}), got {real.shape}")
+    cdb = table["cooling_design_db_c"].to_numpy(float)
+    hdb = table["heating_design_db_c"].to_numpy(float)
+    lat = table["lat"].to_numpy(float) if "lat" in table else np.full(n, 45.0)
+    tm, amp, season, daily_mean, amp_d = _annual_fields(
+        cdb, hdb, table["hdd18"].to_numpy(float), table["cdd10"].to_numpy(float), None, lat)
+    x = _dewpoint_features(daily_mean, amp_d, tm, amp, table["elevation_m"].to_numpy(float),
+                           season, lat, table["lon"].to_numpy(float))
+    real_daily = real.reshape(n, 365, 24).mean(axis=2)
+    month = np.minimum((np.arange(365) // 30.42).astype(int), 11)
+    xm = np.stack([x[:, month == m].mean(axis=1) for m in range(12)], axis=1)
+    ln_rh = np.log(psy._pws(real_daily) / psy._pws(daily_mean))
+    ym = np.stack([ln_rh[:, month == m].mean(axis=1) for m in range(12)], axis=1)
+    beta, *_ = np.linalg.lstsq(xm.reshape(-1, xm.shape[-1]), ym.ravel(), rcond=rcond)
+    diurnal = np.cos(2 * np.pi * (np.arange(24) - PEAK_HOUR) / 24.0)
+    anomaly = real.reshape(n, 365, 24) - real_daily[:, :, None]
+    driver = amp_d[:, :, None] * diurnal
+    c_h = float((anomaly * driver).sum() / (driver * driver).sum())
+    out = dict(zip(DEWPOINT_TERMS[:-1], (float(b) for b in beta), strict=True))
+    out["diurnal_cycle"] = c_h
+    # day-to-day spread about a 31-day running mean, by month, regressed on the features
+    kernel = np.ones(31) / 31.0
+
+    def anomaly(daily):
+        wrapped = np.concatenate([daily[:, -15:], daily, daily[:, :15]], axis=1)
+        smooth = np.stack([np.convolve(row, kernel, mode="valid") for row in wrapped])
+        return daily - smooth
+
+    real_t = np.asarray(real_temp_c, dtype=float).reshape(n, 365, 24).mean(axis=2)
+    t_an, d_an = anomaly(real_t), anomaly(real_daily)
+    fs = _spread_features(amp_d, amp, season)
+    fsm = np.stack([fs[:, month == m].mean(axis=1) for m in range(12)], axis=1)
+    fsm = fsm.reshape(-1, fsm.shape[-1])
+    for key, an in (("t_sd", t_an), ("d_sd", d_an)):
+        sd = np.stack([an[:, month == m].std(axis=1) for m in range(12)], axis=1).ravel()
+        b, *_ = np.linalg.lstsq(fsm, sd, rcond=rcond)
+        out.update({f"{key}_{t}": float(v) for t, v in zip(SPREAD_TERMS, b, strict=True)})
+    out["td_correlation"] = float(np.corrcoef(t_an.ravel(), d_an.ravel())[0, 1])
+    return out
+
+
+def synthetic_year_from_table(table, *, site=None, dtype=np.float32, dewpoint_model=None):
     """:func:`synthetic_year` for a DataFrame with the station/site climate columns.
 
     ``table`` needs cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moisture (or
@@ -424,7 +709,8 @@ def synthetic_year_from_table(table, *, site=None, dtype=np.float32):
     if "moisture" in table.columns:
         moisture = table["moisture"].fillna("").astype(str)
     elif "climate_zone" in table.columns:
-        moisture = table["climate_zone"].fillna("").astype(str).str.extract(r"([ABC])$")[0].fillna("")
+        zone = table["climate_zone"].fillna("").astype(str)
+        moisture = zone.str.extract(r"([ABC])$")[0].fillna("")
     else:
         raise ValueError("table needs a 'moisture' or 'climate_zone' column")
     need = ["cooling_design_db_c", "heating_design_db_c", "hdd18", "cdd10", "elevation_m"]
@@ -436,4 +722,6 @@ def synthetic_year_from_table(table, *, site=None, dtype=np.float32):
         table["hdd18"].to_numpy(), table["cdd10"].to_numpy(), moisture.to_numpy(),
         table["elevation_m"].to_numpy(),
         table["lat"].to_numpy() if "lat" in table.columns else None,
-        site=table.index.to_numpy() if site is None else site, dtype=dtype)
+        lon=table["lon"].to_numpy() if "lon" in table.columns else None,
+        site=table.index.to_numpy() if site is None else site, dtype=dtype,
+        dewpoint_model=dewpoint_model)

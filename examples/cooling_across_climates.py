@@ -83,7 +83,7 @@ study = parse_study(
     }
 )
 inputs = dcplan.build_inputs(study)
-names = dict(zip(inputs["site"].values, inputs["site_name"].values))
+names = dict(zip(inputs["site"].values, inputs["site_name"].values, strict=False))
 techs = list(inputs["cooling"].values)
 
 pue = inputs["pue_annual"].to_pandas().rename(index=names)
@@ -99,7 +99,8 @@ pue.round(3)
 
 # %%
 YEARS = 10
-it_mwh_per_mw = float(inputs["it_mwh_per_gpu_year"].sel(chip="h100_sxm") / inputs["it_kw_per_gpu"].sel(chip="h100_sxm") * 1000)
+it_mwh_per_mw = float(inputs["it_mwh_per_gpu_year"].sel(chip="h100_sxm")
+                      / inputs["it_kw_per_gpu"].sel(chip="h100_sxm") * 1000)
 price = inputs["electricity_usd_per_mwh"].to_pandas().rename(index=names)
 water_price = inputs["water_usd_per_m3"].to_pandas().rename(index=names)
 capex = inputs["facility_capex_usd_per_mw"].to_pandas().rename(index=names)
@@ -143,7 +144,8 @@ fig2, ax = plt.subplots(figsize=(10, 5), constrained_layout=True)
 x = np.arange(len(total.index))
 width = 0.8 / len(techs)
 for i, tech in enumerate(techs):
-    ax.bar(x + i * width, total[tech] / 1e6, width, color=COOLING_COLORS.get(tech), label=COOLING_LABELS.get(tech, tech))
+    ax.bar(x + i * width, total[tech] / 1e6, width, color=COOLING_COLORS.get(tech),
+           label=COOLING_LABELS.get(tech, tech))
 ax.set_xticks(x + 0.4 - width / 2, total.index, rotation=45, ha="right")
 ax.set_ylabel("10-year facility capex + energy + water [$M per MW of IT]")
 ax.set_title("Cost of cooling choices by city")

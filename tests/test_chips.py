@@ -19,7 +19,8 @@ CHIPS_CSV = Path(__file__).resolve().parents[1] / "data" / "chips.csv"
 COLUMNS = (
     "chip_id,name,vendor,system,chip_tdp_w,gpus_per_node,node_max_kw,gpus_per_rack,rack_kw,"
     "air_coolable,liquid_heat_fraction,dense_bf16_tflops,dense_fp8_tflops,memory_gb,first_year,"
-    "price_usd_per_gpu,service_life_yr,scenario,power_smoothing,source"
+    "price_usd_per_gpu,service_life_yr,scenario,power_smoothing,network_kw_per_gpu,"
+    "storage_kw_per_gpu,mgmt_kw_per_gpu,source"
 ).split(",")
 IDS = ["a100_sxm", "h100_sxm", "h200_sxm", "b200_hgx", "gb200_nvl72", "gb300_nvl72",
        "mi300x", "mi355x", "rubin_nvl144"]
@@ -194,3 +195,21 @@ def test_catalog_fleet_check_from_table(table):
     assert per_gpu * 8 <= 10.2 + 1e-9
     b200 = table.loc["b200_hgx"]
     assert chips.it_kw_per_gpu(b200.rack_kw, b200.gpus_per_rack) * 8 <= 14.3 + 1e-9
+
+
+def test_cluster_level_power_per_gpu(table):
+    # NVIDIA DGX SuperPOD GB200 RA: one scalable unit (8 NVL72 racks, 576 GPUs) has a
+    # TDP of 1.2 MW; the cluster-level figure per GPU reproduces it (rack-only: 1.83 kW)
+    row = table.loc["gb200_nvl72"]
+    cluster = chips.cluster_kw_per_gpu(row.rack_kw, row.gpus_per_rack, row.network_kw_per_gpu,
+                                       row.storage_kw_per_gpu, row.mgmt_kw_per_gpu)
+    assert cluster * 576 == pytest.approx(1.2e3, rel=0.005)
+    assert chips.it_kw_per_gpu(row.rack_kw, row.gpus_per_rack) == pytest.approx(1.833, abs=1e-3)
+    # H100 (DGX SuperPOD H100): fabric + storage + management add ~10 % to the rack figure
+    row = table.loc["h100_sxm"]
+    rack = chips.it_kw_per_gpu(row.rack_kw, row.gpus_per_rack)
+    cluster = chips.cluster_kw_per_gpu(row.rack_kw, row.gpus_per_rack, row.network_kw_per_gpu,
+                                       row.storage_kw_per_gpu, row.mgmt_kw_per_gpu)
+    assert 1.05 < cluster / rack < 1.15
+    with pytest.raises(ValueError, match="network_kw_per_gpu"):
+        chips.cluster_kw_per_gpu(40.8, 32, -0.1)

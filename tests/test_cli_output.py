@@ -237,9 +237,32 @@ def test_netcdf_outputs_are_compressed_and_readable_by_others(study_file, tmp_pa
     assert filters and all(f["zlib"] and f["complevel"] == COMPLEVEL for f in filters)
     plain = tmp_path / "plain.nc"
     ds.to_netcdf(plain, engine="netcdf4")
-    assert path.stat().st_size < 0.7 * plain.stat().st_size
+    # hourly synthetic weather carries day-to-day anomalies (fitted to TMY3 files), which
+    # compress less than smooth sinusoids: ~0.70 of the plain file
+    assert path.stat().st_size < 0.75 * plain.stat().st_size
     back = xr.load_dataset(path)
     for name in ds.data_vars:
         if ds[name].dtype.kind == "f":
             np.testing.assert_array_equal(back[name].values, ds[name].values)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_progress_in_a_narrow_terminal_keeps_the_clock_whole(monkeypatch):
+    import io
+    import re
+
+    from rich.console import Console
+
+    from dcplan import cli
+
+    buffer = io.StringIO()
+    terminal = Console(file=buffer, force_terminal=True, width=80, color_system=None)
+    monkeypatch.setattr(cli, "err_console", terminal)
+    long_detail = "SitingModel(1,000 sites x 10 years: 2,310,000 columns (900,000 integer), " * 3
+    with cli._phases(quiet=False) as report:
+        report("build", {"phase": "build", "detail": long_detail, "done": True})
+    text = buffer.getvalue()
+    lines = [line for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).splitlines() if "build" in line]
+    assert lines and all(len(line) <= 80 for line in lines)
+    assert re.search(r"\d:\d\d:\d\d\s*$", lines[-1]), lines[-1]  # the elapsed time, not "0:0…"
+    assert "…" in lines[-1]  # the detail gave way

@@ -27,11 +27,21 @@ def tiny_studies(draw):
     """A random tiny inputs Dataset: 1-5 sites, 1-3 chips, 1-3 coolings, 3-7 years."""
     n_sites = draw(st.integers(1, 5))
     n_years = draw(st.integers(3, 7))
-    chips = tuple(draw(st.lists(st.sampled_from(sorted(CHIPS)), min_size=1, max_size=3, unique=True)))
-    coolings = tuple(draw(st.lists(st.sampled_from(sorted(COOLINGS)), min_size=1, max_size=3, unique=True)))
-    options = tuple(draw(st.lists(st.sampled_from(sorted(OPTIONS)), min_size=1, max_size=3, unique=True)))
+    chips = tuple(
+        draw(st.lists(st.sampled_from(sorted(CHIPS)), min_size=1, max_size=3, unique=True))
+    )
+    coolings = tuple(
+        draw(st.lists(st.sampled_from(sorted(COOLINGS)), min_size=1, max_size=3, unique=True))
+    )
+    options = tuple(
+        draw(st.lists(st.sampled_from(sorted(OPTIONS)), min_size=1, max_size=3, unique=True))
+    )
     ds = make_inputs(
-        n_sites, n_years, chips=chips, coolings=coolings, options=options,
+        n_sites,
+        n_years,
+        chips=chips,
+        coolings=coolings,
+        options=options,
         block_mw=draw(st.sampled_from([5.0, 10.0, 20.0, 40.0])),
         service_life_yr=draw(st.integers(1, 6)),
         discount_rate=draw(st.sampled_from([0.0, 0.05, 0.1])),
@@ -42,19 +52,26 @@ def tiny_studies(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     # targets: GPUs by chip and year, and/or PFLOPS, from zero to a few hundred MW
     on_sale = ds["first_year"].values[:, None] <= ds["year"].values[None, :]
-    gpus = np.where(on_sale & (rng.uniform(size=(C, T)) < 0.6), np.round(rng.uniform(0, 40_000, (C, T)), -2), 0.0)
+    gpus = np.where(
+        on_sale & (rng.uniform(size=(C, T)) < 0.6),
+        np.round(rng.uniform(0, 40_000, (C, T)), -2),
+        0.0,
+    )
     ds["target_gpus"][:] = gpus
     pf = np.where(rng.uniform(size=T) < 0.4, np.round(rng.uniform(0, 40_000, T)), 0.0)
     ds["target_pflops"][:] = pf
     ds["target_chip_allowed"][:] = rng.uniform(size=C) < 0.8
     ds["max_build_mw_per_yr"][:] = rng.choice([10.0, 30.0, 60.0, 200.0, np.inf], n_sites)
     ds["land_mw"][:] = rng.choice([20.0, 50.0, 150.0, 400.0], n_sites)
-    ds["water_cap_m3_per_yr"][:] = np.where(rng.uniform(size=n_sites) < 0.4,
-                                            rng.uniform(1e4, 2e6, n_sites), np.inf)
+    ds["water_cap_m3_per_yr"][:] = np.where(
+        rng.uniform(size=n_sites) < 0.4, rng.uniform(1e4, 2e6, n_sites), np.inf
+    )
     budget = np.where(rng.uniform(size=T) < 0.3, rng.choice([0.0, 2e8, 1e9, 4e9], T), np.inf)
     ds["capex_budget_usd"][:] = budget
     ds["carbon_cap_t"][:] = np.where(rng.uniform(size=T) < 0.25, rng.uniform(1e4, 1e6, T), np.inf)
-    ds["it_earliest_year"][:] = ds["permit_year"].values[:, None] + rng.integers(0, 2, (n_sites, ds.sizes["cooling"]))
+    ds["it_earliest_year"][:] = ds["permit_year"].values[:, None] + rng.integers(
+        0, 2, (n_sites, ds.sizes["cooling"])
+    )
     ds.attrs["max_sites"] = int(rng.integers(1, n_sites + 1))
     ds.attrs["min_sites"] = int(rng.integers(0, 2))
     ds.attrs["max_iso_share"] = float(rng.choice([1.0, 1.0, 0.5, 0.7]))
@@ -65,14 +82,26 @@ def tiny_studies(draw):
 def _answer(ds, **kw):
     """('infeasible', None) or ('optimal', objective in USD, plan)."""
     try:
-        plan = solve(ds, mip_rel_gap=GAP, time_limit_s=60.0, diagnosis_time_limit_s=1.0, shadow_prices=False, **kw)
+        plan = solve(
+            ds,
+            mip_rel_gap=GAP,
+            time_limit_s=60.0,
+            diagnosis_time_limit_s=1.0,
+            shadow_prices=False,
+            **kw,
+        )
     except InfeasibleError:
         return "infeasible", None, None
     return plan.status, plan.objective_usd, plan
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, phases=(Phase.explicit, Phase.generate),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(tiny_studies())
 def test_tightened_model_has_the_plain_models_optimum(ds):
     status, objective, plan = _answer(ds)

@@ -28,9 +28,9 @@ def test_annuities_of_a_life_inside_the_horizon_are_worth_the_price():
 
 def test_a_gpu_bought_in_the_last_year_pays_one_annuity():
     f = capital_factor(YEARS, 2026, 0.07, 5, "annuity")
-    assert f[-1] == pytest.approx(capital_recovery_factor(0.07, 5) / 1.07 / 1.07 ** 9)
+    assert f[-1] == pytest.approx(capital_recovery_factor(0.07, 5) / 1.07 / 1.07**9)
     # against the full price: a $30k GPU needed one year costs ~$6.8k, not $30k (value in 2035)
-    assert 30_000 * f[-1] * 1.07 ** 9 == pytest.approx(6_838.0, abs=1.0)
+    assert 30_000 * f[-1] * 1.07**9 == pytest.approx(6_838.0, abs=1.0)
 
 
 def test_at_zero_rate_annuity_and_salvage_charge_the_share_of_life_inside():

@@ -169,3 +169,41 @@ def test_facility_power_sum_and_validation():
 def test_invalid_inputs(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_redundancy_capex_multiplier_hand_values():
+    # 25 % electrical share scaled by installed capacity relative to 2N
+    # (N: 1 - 0.25 + 0.25 x 1/2; N+1 with 4+1 modules: 0.75 + 0.25 x 1.25/2)
+    assert el.redundancy_capex_multiplier("N") == pytest.approx(0.875)
+    assert el.redundancy_capex_multiplier("N+1") == pytest.approx(0.90625)
+    assert el.redundancy_capex_multiplier("2N") == pytest.approx(1.0)
+    assert el.redundancy_capex_multiplier("2(N+1)") == pytest.approx(1.0625)
+    # installed generator capacity: 125 % sizing times the scheme's installed factor
+    assert el.genset_installed_mw_per_it_mw("2N") == pytest.approx(2.5)
+
+
+def test_genset_test_hours_respect_state_limits_and_fuel_cost():
+    # federal 100 h M&T cap and practice 12 h; a state total of 5 h would bind
+    hours = el.genset_test_hours(np.array([np.nan, 500.0, 5.0]))
+    np.testing.assert_allclose(hours, [12.0, 12.0, 5.0])
+    # 12 h x 1,000 kW x 0.27 L/kWh x 1.0 USD/L
+    assert el.genset_fuel_usd_per_mw_yr(12.0) == pytest.approx(3240.0)
+
+
+def test_inputs_capex_follows_the_redundancy_scheme():
+    import dcplan
+    from dcplan.spec import parse_study
+
+    def capex(scheme):
+        st = parse_study({
+            "name": "x", "horizon": {"first_year": 2026, "last_year": 2030},
+            "electrical": {"redundancy": scheme},
+            "fleet": {"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 1000}]},
+            "sites": {"inline": [{"site_id": "a", "lat": 32.78, "lon": -96.8,
+                                  "headroom_mw": 50}]}})
+        return dcplan.build_inputs(st)["facility_capex_usd_per_mw"].sel(
+            site="a", cooling="dlc_dry").item()
+    # data/cooling.csv: 12.75 M$/MW at the 2N reference
+    assert capex("2N") == pytest.approx(12.75e6)
+    assert capex("N") == pytest.approx(12.75e6 * 0.875)
+    assert capex("2(N+1)") > capex("2N") > capex("N+1") > capex("N")

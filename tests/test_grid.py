@@ -127,10 +127,9 @@ def test_helpers_scalar_array_dataarray():
                                   [2026, 2028, 2029])
 
 
-def test_permit_critical_path_and_genset_hours():
+def test_permit_critical_path():
     assert grid.permit_lead_time(1.5, 2.5, 0.75) == 2.5  # e.g. Maryland CPCN for gensets
     assert grid.permit_lead_time() == 1.5
-    np.testing.assert_array_equal(grid.genset_nonemergency_hours([True, False]), [0.0, 50.0])
     assert grid.GENSET_VIRGINIA_TOTAL_H == 500.0  # Virginia DEQ
 
 

@@ -37,13 +37,13 @@ def test_against_psychrolib_random():
     rh = rng.uniform(0.05, 1.0, 400)
     p = rng.uniform(70000, 104000, 400)
     got_wb = ps.wet_bulb(t, p, relative_humidity=rh)
-    ref_wb = np.array([psychrolib.GetTWetBulbFromRelHum(*a) for a in zip(t, rh, p)])
+    ref_wb = np.array([psychrolib.GetTWetBulbFromRelHum(*a) for a in zip(t, rh, p, strict=False)])
     # the ASHRAE equation jumps at 0 degC (water/ice forms): skip the ambiguous band
     clear = np.abs(ref_wb) > 1.0
     assert np.abs(got_wb - ref_wb)[clear].max() < 2e-3
-    ref_td = np.array([psychrolib.GetTDewPointFromRelHum(a, b) for a, b in zip(t, rh)])
+    ref_td = np.array([psychrolib.GetTDewPointFromRelHum(a, b) for a, b in zip(t, rh, strict=False)])
     assert np.abs(ps.dewpoint_from_relative_humidity(t, rh) - ref_td).max() < 1e-6
-    ref_w = np.array([psychrolib.GetHumRatioFromTWetBulb(a, b, c) for a, b, c in zip(t, ref_wb, p)])
+    ref_w = np.array([psychrolib.GetHumRatioFromTWetBulb(a, b, c) for a, b, c in zip(t, ref_wb, p, strict=False)])
     assert np.allclose(ps.humidity_ratio_from_wet_bulb(t, ref_wb, p), ref_w, rtol=1e-9)
 
 

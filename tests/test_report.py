@@ -199,8 +199,9 @@ def test_site_map_draws_each_site_once_and_sizes_by_mw(plan, monkeypatch):
     from matplotlib.colors import to_rgb
     assert colors == {tuple(np.round(to_rgb(report.COOLING_COLORS[t]), 3)) for t in ("dlc_dry", "dlc_tower")}
     # s3 (120 MW) is drawn larger than s4 (20 MW).
-    sizes = {tuple(np.round(o, 3)): s for c in chosen for o, s in zip(c.get_offsets(), c.get_sizes())}
-    s3, s4 = (tuple(np.round(p, 3)) for p in zip(*report.figures._project([-112.0, -121.2], [33.4, 45.6])))
+    sizes = {tuple(np.round(o, 3)): s for c in chosen for o, s in zip(c.get_offsets(), c.get_sizes(), strict=False)}
+    projected = report.figures._project([-112.0, -121.2], [33.4, 45.6])
+    s3, s4 = (tuple(np.round(p, 3)) for p in zip(*projected, strict=True))
     assert sizes[s3] > sizes[s4]
     assert "equal-area" in ax.get_xlabel() and "[km]" in ax.get_xlabel()
     # equal area: one degree of longitude is shorter in the north than in the south

@@ -31,7 +31,8 @@ def test_sites_frame(plan):
     sites = plan.sites
     assert sites.crs.to_epsg() == 4326
     assert len(sites) == plan.dataset.sizes["site"]
-    for col in ("site_id", "chosen", "first_year", "it_capacity_mw", "cooling", "interconnect_option", "ic_kv", "iso", "lat"):
+    for col in ("site_id", "chosen", "first_year", "it_capacity_mw", "cooling", "interconnect_option", "ic_kv", "iso",
+                "lat"):
         assert col in sites
     chosen = sites[sites.chosen]
     assert (chosen["interconnect_option"] != "").all()

@@ -94,3 +94,43 @@ def test_region_tables_small_and_sourced():
     inter = pd.read_csv(data / "interconnection.csv")
     assert inter["source"].str.len().gt(10).all()
     assert {"DEFAULT", "PJM-DOM", "ERCOT"} <= set(inter["queue_region"])
+
+
+def test_every_catalog_site_iso_agrees_with_the_county_ba_mapping(shared_data):
+    # every BA the IM3 county -> utility -> BA mapping lists for the site's county (ERCOT
+    # wires utilities, NERC region TRE without a BA, count as ERCO) must include the
+    # catalog's ISO; the list of disagreements is printed by the assertion
+    path = shared_data / "grid_regions" / "county_utility_ba_nerc_mapping_2018.csv"
+    mapping = sitebuild.read_county_ba_mapping(path)
+    mapping["iso"] = sitebuild.iso_of(mapping["ba_code"]).to_numpy()
+    allowed = mapping.groupby("county_fips")["iso"].apply(set)
+    catalog = sites.load_catalog()
+    disagree = [(r.site_id, r.county_fips, r.iso, sorted(allowed[r.county_fips]))
+                for r in catalog.itertuples()
+                if r.county_fips in allowed.index and r.iso not in allowed[r.county_fips]]
+    assert disagree == []
+    # counties the mapping has no BA for at all: only DC (a federal district) and Fort
+    # Bend TX (ERCOT retail choice, no utility row with a NERC region)
+    unmapped = sorted(r.site_id for r in catalog.itertuples()
+                      if r.county_fips not in allowed.index)
+    assert unmapped == ["dc-59012", "tx-3470"]
+
+
+def test_odessa_is_ercot():
+    # Ector County, TX: Oncor (ERCOT) serves Odessa; the mapping's largest-sales rule
+    # picked Southwestern Public Service (SPP) from its utility-wide sales
+    catalog = sites.load_catalog().set_index("site_id")
+    assert catalog.loc["tx-55215", "iso"] == "ERCOT"
+    assert catalog.loc["tx-55215", "egrid_subregion"] == "ERCT"
+    inline = sites.enrich_sites(sites.sites_from_records(
+        [{"site_id": "odessa", "lat": 31.85, "lon": -102.37}]))
+    assert inline["iso"].iloc[0] == "ERCOT"
+
+
+def test_primary_ba_prefers_ercot_wires_utility():
+    mapping = pd.DataFrame({
+        "county_fips": ["48135", "48135"], "utility_id": [17718, 44372],
+        "utility": ["Southwestern Public Service Co", "Oncor Electric Delivery Company LLC"],
+        "sales_mwh": [14269358.0, 0.0], "ba_code": ["SWPP", "ERCO"],
+        "retail_choice": [False, True]})
+    assert sitebuild.primary_ba(mapping).loc["48135", "ba_code"] == "ERCO"

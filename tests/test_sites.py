@@ -204,3 +204,26 @@ def test_nearest_and_sum_within_known_distances():
     assert idx[0] == 0 and dist[0] == pytest.approx(111.19, abs=0.1)
     total = sites.sum_within([40.0], [-100.0], [40.3, 41.0], [-100.0, -100.0], [2.0, 5.0], 50.0)
     assert total[0] == pytest.approx(2.0)
+
+
+def test_catalog_limit_keeps_the_filters_spread():
+    from dcplan import sites as site_io
+    # training_campus's filter: 4 ISOs at >= 345 kV and <= 80 USD/MWh; 24 kept
+    kept = site_io.load_catalog(isos=["ERCOT", "SPP", "MISO", "PJM"], min_kv=345,
+                                max_price_usd_per_mwh=80, limit=24)
+    counts = kept["iso"].value_counts()
+    assert set(counts.index) == {"ERCOT", "SPP", "MISO", "PJM"}
+    assert counts.max() - counts.min() <= 1  # round-robin: even spread
+    # water_southwest: 4 states, 12 kept by state -> every state the filter kept appears
+    pool = site_io.load_catalog(states=["AZ", "NV", "NM", "UT"])
+    kept = site_io.load_catalog(states=["AZ", "NV", "NM", "UT"], limit=12, limit_by="state")
+    assert set(kept["state"]) == set(pool["state"])
+    # deterministic and a subset of the filtered rows, in file order
+    again = site_io.load_catalog(states=["AZ", "NV", "NM", "UT"], limit=12, limit_by="state")
+    assert list(kept["site_id"]) == list(again["site_id"])
+    order = list(pool["site_id"])
+    positions = [order.index(s) for s in kept["site_id"]]
+    assert positions == sorted(positions)
+    # "first" keeps the old behaviour
+    first = site_io.load_catalog(states=["AZ", "NV", "NM", "UT"], limit=12, limit_by="first")
+    assert list(first["site_id"]) == order[:12]

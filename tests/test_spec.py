@@ -41,7 +41,9 @@ def test_valid_study_parses_to_canonical_units():
 
 def test_study_is_frozen():
     study = parse_study(VALID)
-    with pytest.raises(Exception):  # pydantic ValidationError on assignment
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):  # frozen model: assignment is refused
         study.name = "other"
 
 

@@ -17,12 +17,30 @@ def _study(**over) -> dict:
         "name": "trust",
         "horizon": {"first_year": 2026, "last_year": 2029, "discount_rate": "7 %"},
         "fleet": {"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 10_000}]},
-        "sites": {"inline": [
-            {"site_id": "a", "lat": 32.45, "lon": -99.73, "state": "TX", "land_mw": 400,
-             "headroom_mw": "400 MW", "headroom_year": 2026, "permit_lead_time_yr": 0},
-            {"site_id": "b", "lat": 41.6, "lon": -93.6, "state": "IA", "land_mw": 400,
-             "headroom_mw": "400 MW", "headroom_year": 2026, "permit_lead_time_yr": 0},
-        ]},
+        "sites": {
+            "inline": [
+                {
+                    "site_id": "a",
+                    "lat": 32.45,
+                    "lon": -99.73,
+                    "state": "TX",
+                    "land_mw": 400,
+                    "headroom_mw": "400 MW",
+                    "headroom_year": 2026,
+                    "permit_lead_time_yr": 0,
+                },
+                {
+                    "site_id": "b",
+                    "lat": 41.6,
+                    "lon": -93.6,
+                    "state": "IA",
+                    "land_mw": 400,
+                    "headroom_mw": "400 MW",
+                    "headroom_year": 2026,
+                    "permit_lead_time_yr": 0,
+                },
+            ]
+        },
         "construction": {"first_block_months": 0},
         "cooling": {"allowed": ["air_chiller", "dlc_dry"]},
         "solver": {"mip_rel_gap": 1e-7, "time_limit_s": 120},
@@ -45,8 +63,12 @@ def _plain(inputs):
 def test_build_rate_holds_in_a_sites_first_year_across_coolings():
     # H100 (air or liquid) and GB200 (liquid only): 40 MW of IT in 2028 against 30 MW/yr
     study = _study(
-        fleet={"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 10_000},
-                        {"year": 2028, "chip": "gb200_nvl72", "gpus": 10_000}]},
+        fleet={
+            "gpus": [
+                {"year": 2028, "chip": "h100_sxm", "gpus": 10_000},
+                {"year": 2028, "chip": "gb200_nvl72", "gpus": 10_000},
+            ]
+        },
         limits={"max_build_mw_per_year": 30, "block_mw": 10},
     )
     inputs = _inputs(study)
@@ -61,9 +83,13 @@ def test_build_rate_holds_in_a_sites_first_year_across_coolings():
 
 def test_fleet_rounding_counts_gpus_once_for_a_gpu_and_a_pflops_target():
     # 10k H100 also supply 9,894 dense PFLOPS: the target needs 2 blocks of IT, not 3
-    study = _study(fleet={"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 10_000}],
-                          "compute": [{"year": 2028, "dense_pflops": 9_894, "chips": ["h100_sxm"]}]},
-                   cooling={"allowed": ["air_chiller"]})
+    study = _study(
+        fleet={
+            "gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 10_000}],
+            "compute": [{"year": 2028, "dense_pflops": 9_894, "chips": ["h100_sxm"]}],
+        },
+        cooling={"allowed": ["air_chiller"]},
+    )
     inputs = _inputs(study)
     it_mw = 10_000 * float(inputs["it_kw_per_gpu"].sel(chip="h100_sxm")) / 1e3
     block = float(inputs.attrs["block_mw"])
@@ -82,8 +108,12 @@ def test_replacements_forced_early_by_a_budget_are_feasible():
     # vintage is still online, so more GPUs are online in 2029 than any year's target
     study = _study(
         horizon={"first_year": 2026, "last_year": 2030, "discount_rate": "7 %"},
-        fleet={"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 30_000},
-                        {"year": 2030, "chip": "h100_sxm", "gpus": 30_000}]},
+        fleet={
+            "gpus": [
+                {"year": 2028, "chip": "h100_sxm", "gpus": 30_000},
+                {"year": 2030, "chip": "h100_sxm", "gpus": 30_000},
+            ]
+        },
         chips={"overrides": {"h100_sxm": {"service_life_yr": 2}}},
         limits={"capex_budget_usd_per_year": {2026: 1e12, 2030: 0}},
     )
@@ -103,10 +133,15 @@ def test_a_plan_that_fails_its_audit_is_never_optimal(monkeypatch):
     solve_module = sys.modules["dcplan.optimize.solve"]
 
     real = solve_module.build_model
-    monkeypatch.setattr(solve_module, "build_model",
-                        lambda inputs, skip=(), **kw: _claims_no_skip(real(inputs, skip=("build_rate",), **kw)))
-    study = _study(limits={"max_build_mw_per_year": 10, "block_mw": 10},
-                   fleet={"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 20_000}]})
+    monkeypatch.setattr(
+        solve_module,
+        "build_model",
+        lambda inputs, skip=(), **kw: _claims_no_skip(real(inputs, skip=("build_rate",), **kw)),
+    )
+    study = _study(
+        limits={"max_build_mw_per_year": 10, "block_mw": 10},
+        fleet={"gpus": [{"year": 2028, "chip": "h100_sxm", "gpus": 20_000}]},
+    )
     with pytest.raises(AuditError) as info:
         solve(_inputs(study), mip_rel_gap=1e-6)
     assert info.value.plan.status == "audit_failed"

@@ -257,24 +257,42 @@ def read_county_ba_mapping(path) -> pd.DataFrame:
     """County -> utility -> BA rows (IM3 electricity_entity_boundaries, 2018).
 
     Returns ``county_fips`` (5-digit), ``utility_id``, ``utility``, ``sales_mwh``,
-    ``ba_code``; rows with no BA ("Missing") are dropped.
+    ``ba_code``, ``retail_choice``; rows with no BA ("Missing") are dropped.
+
+    ERCOT's wires utilities (Oncor, CenterPoint, AEP Texas, TNMP) report no retail sales
+    and no BA, because retail electric providers sell to their customers; they carry the
+    NERC region "TRE" (Texas Reliability Entity, which is ERCOT). Such rows are kept as
+    BA ``ERCO`` with ``retail_choice`` set, so :func:`primary_ba` can prefer them: the
+    utility-wide sales of a neighbouring BA (e.g. Southwestern Public Service in Ector
+    County, whose Odessa load is Oncor's) otherwise win the county.
     """
     cols = ["County_FIPS", "Utility_Number", "Utility_Name", "Total_Sales_MWh", "BA_Short_Name"]
     raw = _need(path, cols, "county-BA mapping")
+    ba = raw["BA_Short_Name"].astype(str).str.strip()
+    sales = pd.to_numeric(raw["Total_Sales_MWh"], errors="coerce")
+    nerc = (raw["NERC_Region_Short_Name"].astype(str).str.strip()
+            if "NERC_Region_Short_Name" in raw.columns else pd.Series("", index=raw.index))
+    choice = (nerc == "TRE") & (ba == "Missing") & ~(sales > 0)
     out = pd.DataFrame({
         "county_fips": raw["County_FIPS"].astype(int).astype(str).str.zfill(5),
         "utility_id": raw["Utility_Number"].astype(int),
         "utility": raw["Utility_Name"].astype(str).str.strip(),
-        "sales_mwh": pd.to_numeric(raw["Total_Sales_MWh"], errors="coerce"),
-        "ba_code": raw["BA_Short_Name"].astype(str).str.strip(),
+        "sales_mwh": sales.where(~choice, 0.0),
+        "ba_code": ba.where(~choice, "ERCO"),
+        "retail_choice": choice,
     })
-    return out[(out["ba_code"] != "Missing") & (out["sales_mwh"] > 0)].reset_index(drop=True)
+    keep = (out["ba_code"] != "Missing") & ((out["sales_mwh"] > 0) | out["retail_choice"])
+    return out[keep].reset_index(drop=True)
 
 
 def primary_ba(mapping: pd.DataFrame) -> pd.DataFrame:
-    """One row per county: the utility (and its BA) with the largest retail sales."""
-    best = mapping.sort_values(["county_fips", "sales_mwh", "utility_id"],
-                               ascending=[True, False, True])
+    """One row per county: an ERCOT wires utility where one serves it, else the utility
+    (and its BA) with the largest retail sales (sales are utility-wide totals)."""
+    mapping = mapping.assign(
+        retail_choice=mapping["retail_choice"] if "retail_choice" in mapping
+        else False)
+    best = mapping.sort_values(["county_fips", "retail_choice", "sales_mwh", "utility_id"],
+                               ascending=[True, False, False, True])
     return best.drop_duplicates("county_fips").set_index("county_fips")
 
 

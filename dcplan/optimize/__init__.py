@@ -10,7 +10,9 @@ from dcplan.optimize.model import SitingModel, build_model
 from dcplan.optimize.registry import CONSTRAINTS, FAMILIES, VARIABLES
 from dcplan.optimize.solve import solve
 
-__all__ = ["CONSTRAINTS", "FAMILIES", "VARIABLES", "SitingModel", "build_model", "shadow_prices", "solve"]
+__all__ = [
+    "CONSTRAINTS", "FAMILIES", "VARIABLES", "SitingModel", "build_model", "shadow_prices", "solve",
+]
 
 
 def __getattr__(name):

@@ -83,8 +83,14 @@ class Diagnosis:
         return "\n".join(f"- {m}" for m in self.messages)
 
 
-def diagnose(sm: SitingModel, *, time_limit_s: float | None = 60.0, threads: int = 1, seed: int = 0,
-             progress: Progress | None = None) -> Diagnosis:
+def diagnose(
+    sm: SitingModel,
+    *,
+    time_limit_s: float | None = 60.0,
+    threads: int = 1,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Diagnosis:
     """Elastic relaxation of the study behind ``sm``; returns a :class:`Diagnosis`.
 
     Two relaxations: first every limit but the targets (what would have to change for the
@@ -118,8 +124,10 @@ def diagnose(sm: SitingModel, *, time_limit_s: float | None = 60.0, threads: int
         frames.append(first)
         messages += _explain(sm, first)
         if method == "lp":
-            messages.append("(no integer relaxation was found within the time budget; the changes above are "
-                            "lower bounds from the LP relaxation)")
+            messages.append(
+                "(no integer relaxation was found within the time budget; the changes above are "
+                "lower bounds from the LP relaxation)"
+            )
     if second is not None and len(second):
         frames.append(second)
         words = _explain(sm, second)
@@ -128,18 +136,30 @@ def diagnose(sm: SitingModel, *, time_limit_s: float | None = 60.0, threads: int
         else:
             messages += ["or, keeping every limit: " + w for w in words]
     if not frames:
-        messages.append("no plan exists even with every limit loosened: no chip can be cooled by "
-                        "the allowed cooling technologies, or no site has any interconnect option")
+        messages.append(
+            "no plan exists even with every limit loosened: no chip can be cooled by "
+            "the allowed cooling technologies, or no site has any interconnect option"
+        )
         method = "none"
     columns = ["family", "constraint", "label", "slack", "unit"]
-    slacks = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-    report("diagnose", {"phase": "diagnose", "done": True, "seconds": time.perf_counter() - started,
-                        "detail": f"{len(messages)} change(s)"})
+    slacks = (
+        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    )
+    report(
+        "diagnose",
+        {
+            "phase": "diagnose",
+            "done": True,
+            "seconds": time.perf_counter() - started,
+            "detail": f"{len(messages)} change(s)",
+        },
+    )
     return Diagnosis(slacks, messages, method)
 
 
-def _relax(el: SitingModel, constraints: list[str], time_limit_s: float, threads: int, seed: int,
-           report) -> tuple[pd.DataFrame | None, str]:
+def _relax(
+    el: SitingModel, constraints: list[str], time_limit_s: float, threads: int, seed: int, report
+) -> tuple[pd.DataFrame | None, str]:
     """Weighted elastic relaxation of the rows of ``constraints``; None when it has no solution."""
     ho = handoff(el, compile_pyomo=False)
     h = ho.highs
@@ -161,8 +181,16 @@ def _relax(el: SitingModel, constraints: list[str], time_limit_s: float, threads
         idx = np.array([e[0] for e in entries], dtype=np.int32)
         val = np.array([e[1] for e in entries], dtype=float)
         cost = np.array([e[2] for e in entries], dtype=float)
-        h.addCols(n_new, cost, np.zeros(n_new), np.full(n_new, np.inf), n_new,
-                  np.arange(n_new, dtype=np.int32), idx, val)
+        h.addCols(
+            n_new,
+            cost,
+            np.zeros(n_new),
+            np.full(n_new, np.inf),
+            n_new,
+            np.arange(n_new, dtype=np.int32),
+            idx,
+            val,
+        )
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 1e-3)
     h.setOptionValue("time_limit", max(float(time_limit_s), 0.5))
@@ -171,13 +199,22 @@ def _relax(el: SitingModel, constraints: list[str], time_limit_s: float, threads
 
     def on_improving(event) -> None:
         out = event.data_out
-        report("diagnose", {"phase": "diagnose", "seconds": out.running_time,
-                            "detail": f"smallest change so far {out.objective_function_value:,.3g}"})
+        report(
+            "diagnose",
+            {
+                "phase": "diagnose",
+                "seconds": out.running_time,
+                "detail": f"smallest change so far {out.objective_function_value:,.3g}",
+            },
+        )
 
     h.cbMipImprovingSolution.subscribe(on_improving)
     h.run()
     method = "mip"
-    if h.getInfo().primal_solution_status != 2 and h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
+    if (
+        h.getInfo().primal_solution_status != 2
+        and h.getModelStatus() != highspy.HighsModelStatus.kInfeasible
+    ):
         # no integer relaxation in time: the LP relaxation gives lower bounds on the changes
         method = "lp"
         n = h.getNumCol()
@@ -188,13 +225,23 @@ def _relax(el: SitingModel, constraints: list[str], time_limit_s: float, threads
         return None, method
     x = np.asarray(h.getSolution().col_value)[n_old:]
     records = []
-    for (r, _, w), s in zip(entries, x):
+    for (r, _, w), s in zip(entries, x, strict=False):
         if s > 1e-6:
             name, label = labels[r]
             family, _, _, factor, unit = RELAXABLE[name]
-            records.append({"family": family, "constraint": name, "label": label, "slack": float(s) * factor,
-                            "unit": unit, "weight": float(s) * w})
-    return pd.DataFrame(records, columns=["family", "constraint", "label", "slack", "unit", "weight"]), method
+            records.append(
+                {
+                    "family": family,
+                    "constraint": name,
+                    "label": label,
+                    "slack": float(s) * factor,
+                    "unit": unit,
+                    "weight": float(s) * w,
+                }
+            )
+    return pd.DataFrame(
+        records, columns=["family", "constraint", "label", "slack", "unit", "weight"]
+    ), method
 
 
 # -------------------------------------------------------------------------------- words
@@ -224,53 +271,96 @@ def _explain(sm: SitingModel, slacks: pd.DataFrame) -> list[str]:
         labels, values = list(group["label"]), group["slack"].to_numpy()
         if name == "target_gpus_min":
             by_chip: dict[str, list] = {}
-            for (chip, year), s in zip(labels, values):
+            for (chip, year), s in zip(labels, values, strict=False):
                 by_chip.setdefault(chip, []).append((int(year), s))
             for chip, rows in by_chip.items():
-                parts = [f"{year} ({_num(ds, 'target_gpus', chip=chip, year=year):,.0f}) by {s:,.0f}"
-                         for year, s in rows]
-                items.append((weight, f"lower the {chip} GPU target of " + ", ".join(parts) + " GPUs"))
+                parts = [
+                    f"{year} ({_num(ds, 'target_gpus', chip=chip, year=year):,.0f}) by {s:,.0f}"
+                    for year, s in rows
+                ]
+                items.append(
+                    (weight, f"lower the {chip} GPU target of " + ", ".join(parts) + " GPUs")
+                )
         elif name == "target_pflops_min":
-            for year, s in zip(labels, values):
+            for year, s in zip(labels, values, strict=False):
                 need = _num(ds, "target_pflops", year=year)
-                items.append((weight, f"lower the {year} compute target of {need:,.0f} PFLOPS by {s:,.0f} PFLOPS"))
+                items.append(
+                    (
+                        weight,
+                        f"lower the {year} compute target of {need:,.0f} PFLOPS by {s:,.0f} PFLOPS",
+                    )
+                )
         elif name == "capex_budget_max":
-            for year, s in zip(labels, values):
+            for year, s in zip(labels, values, strict=False):
                 budget = _num(ds, "capex_budget_usd", year=year)
-                items.append((weight, f"raise the {year} capex budget by {_usd(s)} (from {_usd(budget)})"))
+                items.append(
+                    (weight, f"raise the {year} capex budget by {_usd(s)} (from {_usd(budget)})")
+                )
         elif name == "carbon_cap_max":
-            for year, s in zip(labels, values):
+            for year, s in zip(labels, values, strict=False):
                 cap = _num(ds, "carbon_cap_t", year=year)
-                items.append((weight, f"raise the {year} carbon cap by {s:,.0f} t CO2 (from {cap:,.0f} t)"))
-        elif name in ("water_cap_max", "land_max", "facility_peak_max", "build_rate_max", "it_before_permit"):
+                items.append(
+                    (weight, f"raise the {year} carbon cap by {s:,.0f} t CO2 (from {cap:,.0f} t)")
+                )
+        elif name in (
+            "water_cap_max",
+            "land_max",
+            "facility_peak_max",
+            "build_rate_max",
+            "it_before_permit",
+        ):
             items += [(weight, m) for m in _by_site(ds, name, labels, values)]
         elif name in ("ic_capacity_max", "ic_phase_max", "ic_before_earliest"):
             items += [(weight, m) for m in _by_option(ds, name, labels, values)]
         elif name == "iso_share_max":
-            for (iso, year), s in zip(labels, values):
+            for (iso, year), s in zip(labels, values, strict=False):
                 share = float(ds.attrs.get("max_iso_share", 1.0))
-                items.append((weight, f"{iso} would have to hold {s:,.0f} MW more IT in {year} than the "
-                                      f"{share:.0%} max_iso_share allows: raise max_iso_share"))
+                items.append(
+                    (
+                        weight,
+                        f"{iso} would have to hold {s:,.0f} MW more IT in {year} than the "
+                        f"{share:.0%} max_iso_share allows: raise max_iso_share",
+                    )
+                )
         elif name == "sites_max":
             s = float(values.sum())
-            items.append((weight, f"allow {math.ceil(s - 1e-6)} more site(s) than max_sites = "
-                                  f"{int(ds.attrs.get('max_sites', 0))}"))
+            items.append(
+                (
+                    weight,
+                    f"allow {math.ceil(s - 1e-6)} more site(s) than max_sites = "
+                    f"{int(ds.attrs.get('max_sites', 0))}",
+                )
+            )
         elif name == "sites_min":
             s = float(values.sum())
-            items.append((weight, f"require {math.ceil(s - 1e-6)} fewer site(s) than min_sites = "
-                                  f"{int(ds.attrs.get('min_sites', 0))}"))
+            items.append(
+                (
+                    weight,
+                    f"require {math.ceil(s - 1e-6)} fewer site(s) than min_sites = "
+                    f"{int(ds.attrs.get('min_sites', 0))}",
+                )
+            )
         elif name == "gpus_before_sale":
-            for (chip, year), s in zip(labels, values):
+            for (chip, year), s in zip(labels, values, strict=False):
                 first = int(_num(ds, "first_year", chip=chip))
-                items.append((weight, f"{s:,.0f} {chip} GPUs would be needed in {year}, before the chip is on "
-                                      f"sale ({first}): move the target to {first} or later, or allow another chip"))
+                items.append(
+                    (
+                        weight,
+                        f"{s:,.0f} {chip} GPUs would be needed in {year}, before the chip is on "
+                        f"sale ({first}): move the target to {first} or later, or allow "
+                        "another chip",
+                    )
+                )
     items.sort(key=lambda item: -item[0])
     # elements far below the largest change of their kind are ties the solver broke
     # arbitrarily, not changes a planner needs to make
     out = [text for _, text in items]
     if not out:
-        out.append("the relaxation needed no change to any limit; the study may be infeasible only numerically: "
-                   "try a looser mip gap")
+        out.append(
+            "the relaxation needed no change to any limit; the study may be infeasible "
+            "only numerically: "
+            "try a looser mip gap"
+        )
     return out
 
 
@@ -285,7 +375,10 @@ def _by_site(ds, name: str, labels: list, values: np.ndarray) -> list[str]:
         s, year, first = float(worst["slack"]), int(worst["year"]), int(g["year"].min())
         if name == "water_cap_max":
             cap = _num(ds, "water_cap_m3_per_yr", site=site)
-            out.append(f"site {site} needs {_m3(s)} more water than its allowance of {_m3(cap)} (from {first})")
+            out.append(
+                f"site {site} needs {_m3(s)} more water than its allowance of {_m3(cap)} "
+                f"(from {first})"
+            )
         elif name == "land_max":
             land = _num(ds, "land_mw", site=site)
             out.append(f"site {site} needs land for {s:,.0f} MW more IT than its {land:,.0f} MW")
@@ -294,14 +387,21 @@ def _by_site(ds, name: str, labels: list, values: np.ndarray) -> list[str]:
             out.append(f"site {site} needs {s:,.0f} MW more grid power energised in {year}{since}")
         elif name == "build_rate_max":
             rate = _num(ds, "max_build_mw_per_yr", site=site)
-            out.append(f"site {site} would have to commission {s:,.0f} MW more in {year} than its build rate of "
-                       f"{rate:,.0f} MW/yr allows: raise max_build_mw_per_year")
+            out.append(
+                f"site {site} would have to commission {s:,.0f} MW more in {year} than its "
+                "build rate of "
+                f"{rate:,.0f} MW/yr allows: raise max_build_mw_per_year"
+            )
         elif name == "it_before_permit":
             cooling = worst["label"][1]
             earliest = int(_num(ds, "it_earliest_year", site=site, cooling=cooling))
             permit = int(_num(ds, "permit_year", site=site))
-            out.append(f"site {site} needs {s:,.0f} MW of IT online in {first}, {earliest - first} year(s) before "
-                       f"its permit ({permit}) and construction allow ({earliest}): a faster permit or build")
+            out.append(
+                f"site {site} needs {s:,.0f} MW of IT online in {first}, {earliest - first} "
+                "year(s) before "
+                f"its permit ({permit}) and construction allow ({earliest}): a faster "
+                "permit or build"
+            )
     return out
 
 
@@ -317,16 +417,25 @@ def _by_option(ds, name: str, labels: list, values: np.ndarray) -> list[str]:
         s, year, first = float(worst["slack"]), int(worst["year"]), int(g["year"].min())
         if name == "ic_capacity_max":
             cap = _num(ds, "ic_capacity_mw", site=site, option=option)
-            out.append(f"the {option} interconnect at {site} needs {s:,.0f} MW more capacity than its {cap:,.0f} MW")
+            out.append(
+                f"the {option} interconnect at {site} needs {s:,.0f} MW more capacity than "
+                f"its {cap:,.0f} MW"
+            )
         elif name == "ic_phase_max":
             phase = _num(ds, "ic_phase_mw_per_yr", site=site, option=option)
-            out.append(f"the {option} interconnect at {site} would have to energise {s:,.0f} MW more in {year} than "
-                       f"its ramp of {phase:,.0f} MW/yr allows")
+            out.append(
+                f"the {option} interconnect at {site} would have to energise {s:,.0f} MW "
+                f"more in {year} than "
+                f"its ramp of {phase:,.0f} MW/yr allows"
+            )
         elif name == "ic_before_earliest":
             earliest = int(_num(ds, "ic_earliest_year", site=site, option=option))
-            out.append(f"the {option} interconnect at {site} would have to energise {s:,.0f} MW in {first}, "
-                       f"{earliest - first} year(s) before its earliest year {earliest} (queue, study and "
-                       "equipment lead times)")
+            out.append(
+                f"the {option} interconnect at {site} would have to energise {s:,.0f} MW in "
+                f"{first}, "
+                f"{earliest - first} year(s) before its earliest year {earliest} (queue, study and "
+                "equipment lead times)"
+            )
     return out
 
 
@@ -335,10 +444,16 @@ def _trivial_words(sm: SitingModel, row: tuple) -> str:
     name, label, sense, rhs = row
     if name == "target_gpus_min":
         chip, year = label
-        return (f"the {year} target of {rhs * 1e3:,.0f} {chip} GPUs cannot be served: no {chip} GPU can be "
-                f"online in {year} at any site with an allowed cooling technology")
+        return (
+            f"the {year} target of {rhs * 1e3:,.0f} {chip} GPUs cannot be served: no {chip} "
+            "GPU can be "
+            f"online in {year} at any site with an allowed cooling technology"
+        )
     if name == "target_pflops_min":
-        return f"the {label} compute target of {rhs * 1e3:,.0f} PFLOPS cannot be served by any allowed chip"
+        return (
+            f"the {label} compute target of {rhs * 1e3:,.0f} PFLOPS cannot be served by "
+            "any allowed chip"
+        )
     if name == "sites_min":
         return f"min_sites = {rhs:g} cannot be met: too few candidate sites can host IT"
     return f"the limit {name.replace('_', ' ')} at {label} cannot hold"

@@ -21,8 +21,6 @@ from dcplan.results import DUAL_COLUMNS
 if TYPE_CHECKING:  # pragma: no cover
     from dcplan.optimize.highs import Handoff
     from dcplan.optimize.model import SitingModel
-    from dcplan.optimize.highs import Handoff
-
 
 
 def _fixed_values(dataset: xr.Dataset, block_mw: float) -> dict[str, xr.DataArray]:
@@ -38,9 +36,15 @@ def _in_use(dataset: xr.Dataset) -> dict[str, set]:
     cap = dataset["it_capacity_mw"]
     return {
         "site": {str(s) for s in dataset["site"].values[dataset["site_open"].values.astype(bool)]},
-        "cooling": {str(k) for k in dataset["cooling"].values[(cap > 0).any(("site", "year")).values]},
-        "option": {str(o) for o in dataset["option"].values[
-            dataset["interconnect_option"].astype(bool).any("site").values]},
+        "cooling": {
+            str(k) for k in dataset["cooling"].values[(cap > 0).any(("site", "year")).values]
+        },
+        "option": {
+            str(o)
+            for o in dataset["option"].values[
+                dataset["interconnect_option"].astype(bool).any("site").values
+            ]
+        },
     }
 
 
@@ -49,8 +53,9 @@ def _actionable(label, dims: tuple[str, ...], used: dict[str, set]) -> bool:
     return all(str(p) in used[d] for p, d in zip(parts, dims, strict=False) if d in used)
 
 
-def shadow_price_table(sm: SitingModel, ho: Handoff, dataset: xr.Dataset, *,
-                       binding_tol: float = 1e-7) -> pd.DataFrame:
+def shadow_price_table(
+    sm: SitingModel, ho: Handoff, dataset: xr.Dataset, *, binding_tol: float = 1e-7
+) -> pd.DataFrame:
     """Duals by constraint and year, from the LP of ``sm`` with the plan's integers fixed.
 
     Parameters
@@ -68,7 +73,8 @@ def shadow_price_table(sm: SitingModel, ho: Handoff, dataset: xr.Dataset, *,
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`dcplan.results.DUAL_COLUMNS`: ``dual`` is the sum over the family's rows in the year
+        Columns :data:`dcplan.results.DUAL_COLUMNS`: ``dual`` is the sum over the family's rows
+        in the year
         (MUSD of NPV per model unit of the row); ``usd_per_unit``, ``where`` and ``actionable``
         describe the single row with the largest |dual| among rows at opened sites, installed
         coolings and chosen interconnect options (``actionable`` true), or among all rows when
@@ -90,16 +96,20 @@ def shadow_price_table(sm: SitingModel, ho: Handoff, dataset: xr.Dataset, *,
     h.changeColsBounds(n, every, lower, upper)
     h.run()
     dual = np.asarray(h.getSolution().row_dual)
-    if dual.size != sm.n_row:  # no dual solution (the fixed LP failed): no table rather than a wrong one
+    if (
+        dual.size != sm.n_row
+    ):  # no dual solution (the fixed LP failed): no table rather than a wrong one
         return pd.DataFrame(columns=DUAL_COLUMNS)
     used = _in_use(dataset)
     records = []
     for fam in sm.rows.values():
         entry = CONSTRAINTS[fam.name]
-        d = dual[fam.start:fam.stop]
+        d = dual[fam.start : fam.stop]
         if "year" in fam.dims:
             k = fam.dims.index("year")
-            years = np.array([lab[k] if isinstance(lab, tuple) else lab for lab in fam.labels], dtype=int)
+            years = np.array(
+                [lab[k] if isinstance(lab, tuple) else lab for lab in fam.labels], dtype=int
+            )
         else:
             years = np.full(len(d), -1)
         acts = np.array([_actionable(lab, fam.dims, used) for lab in fam.labels], dtype=bool)
@@ -114,12 +124,20 @@ def shadow_price_table(sm: SitingModel, ho: Handoff, dataset: xr.Dataset, *,
             actionable = bool(len(pick))
             pool = pick if actionable else rows_sel
             top = pool[int(np.argmax(np.abs(d[pool])))]
-            records.append({"family": entry.family, "constraint": fam.name, "year": int(year),
-                            "dual": float(d[sel].sum()), "usd_per_unit": float(d[top]) * 1e6,
-                            "where": _where(fam.labels[top], fam.dims), "unit": entry.unit,
-                            "binding": int((np.abs(d[sel]) > binding_tol).sum()),
-                            "meaning": MEANING.get(entry.family, entry.description),
-                            "actionable": actionable})
+            records.append(
+                {
+                    "family": entry.family,
+                    "constraint": fam.name,
+                    "year": int(year),
+                    "dual": float(d[sel].sum()),
+                    "usd_per_unit": float(d[top]) * 1e6,
+                    "where": _where(fam.labels[top], fam.dims),
+                    "unit": entry.unit,
+                    "binding": int((np.abs(d[sel]) > binding_tol).sum()),
+                    "meaning": MEANING.get(entry.family, entry.description),
+                    "actionable": actionable,
+                }
+            )
     return pd.DataFrame(records, columns=DUAL_COLUMNS)
 
 

@@ -46,9 +46,13 @@ def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
     """
     started = time.perf_counter()
     if compile_pyomo:
-        info = LinearStandardFormCompiler().write(sm.model, mixed_form=True, column_order=sm.vardata)
+        info = LinearStandardFormCompiler().write(
+            sm.model, mixed_form=True, column_order=sm.vardata
+        )
         position = {id(v): i for i, v in enumerate(sm.vardata)}
-        cols = np.fromiter((position[id(v)] for v in info.columns), dtype=np.int64, count=len(info.columns))
+        cols = np.fromiter(
+            (position[id(v)] for v in info.columns), dtype=np.int64, count=len(info.columns)
+        )
         A = info.A.tocsc()
         rhs = np.asarray(info.rhs, dtype=float)
         mult = np.fromiter((r[1] for r in info.rows), dtype=np.int64, count=len(info.rows))
@@ -73,12 +77,34 @@ def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
     integrality = sm.integrality[cols].astype(np.int32)
     h = new_highs()
     status = h.passModel(
-        len(cols), A.shape[0], A.nnz, 1, 1, offset,
-        np.ascontiguousarray(cost, dtype=float), col_lower, col_upper, row_lower, row_upper,
-        A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
+        len(cols),
+        A.shape[0],
+        A.nnz,
+        1,
+        1,
+        offset,
+        np.ascontiguousarray(cost, dtype=float),
+        col_lower,
+        col_upper,
+        row_lower,
+        row_upper,
+        A.indptr[:-1].astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(float),
         integrality,
     )
     if status == highspy.HighsStatus.kError:
         raise SolveError("HiGHS rejected the model (passModel returned an error)", status="error")
-    return Handoff(h, cols, rows, row_lower, row_upper, col_lower, col_upper, cost, integrality,
-                   time.perf_counter() - started, sm.n_col)
+    return Handoff(
+        h,
+        cols,
+        rows,
+        row_lower,
+        row_upper,
+        col_lower,
+        col_upper,
+        cost,
+        integrality,
+        time.perf_counter() - started,
+        sm.n_col,
+    )

@@ -16,16 +16,12 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import highspy
-import numpy as np
-
-from dcplan.errors import SolveError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from dcplan.optimize.model import SitingModel
+    pass
 
 logger = logging.getLogger("dcplan.optimize")
 

@@ -46,14 +46,40 @@ AX = ("site", "chip", "cooling", "option", "year")
 _KIND = {"binary": pyo.Binary, "integer": pyo.NonNegativeIntegers, "continuous": pyo.Reals}
 
 REQUIRED = (
-    "it_kw_per_gpu", "dense_pflops", "gpu_capex_usd", "service_life_yr", "first_year",
-    "compatible", "facility_mwh_per_gpu_year", "facility_peak_kw_per_gpu",
-    "water_m3_per_gpu_year", "co2_t_per_mwh", "electricity_usd_per_mwh", "water_usd_per_m3",
-    "land_mw", "water_cap_m3_per_yr", "permit_year", "it_earliest_year", "max_build_mw_per_yr",
-    "site_open_usd", "facility_capex_usd_per_mw", "fixed_om_usd_per_mw_yr", "ic_capacity_mw",
-    "ic_earliest_year", "ic_phase_mw_per_yr", "ic_capex_usd", "target_gpus", "target_pflops",
-    "target_chip_allowed", "discount_factor", "capital_factor_gpu", "capital_factor_facility",
-    "capital_factor_site", "capital_factor_interconnect", "capex_budget_usd", "carbon_cap_t",
+    "it_kw_per_gpu",
+    "dense_pflops",
+    "gpu_capex_usd",
+    "service_life_yr",
+    "first_year",
+    "compatible",
+    "facility_mwh_per_gpu_year",
+    "facility_peak_kw_per_gpu",
+    "water_m3_per_gpu_year",
+    "co2_t_per_mwh",
+    "electricity_usd_per_mwh",
+    "water_usd_per_m3",
+    "land_mw",
+    "water_cap_m3_per_yr",
+    "permit_year",
+    "it_earliest_year",
+    "max_build_mw_per_yr",
+    "site_open_usd",
+    "facility_capex_usd_per_mw",
+    "fixed_om_usd_per_mw_yr",
+    "ic_capacity_mw",
+    "ic_earliest_year",
+    "ic_phase_mw_per_yr",
+    "ic_capex_usd",
+    "target_gpus",
+    "target_pflops",
+    "target_chip_allowed",
+    "discount_factor",
+    "capital_factor_gpu",
+    "capital_factor_facility",
+    "capital_factor_site",
+    "capital_factor_interconnect",
+    "capex_budget_usd",
+    "carbon_cap_t",
     "carbon_price_usd_per_t",
 )
 
@@ -180,7 +206,7 @@ class SitingModel:
         """Constraint name of every row (object array)."""
         out = np.empty(self.n_row, dtype=object)
         for r in self.rows.values():
-            out[r.start:r.stop] = r.name
+            out[r.start : r.stop] = r.name
         return out
 
     def row_labels(self) -> list:
@@ -197,9 +223,11 @@ class SitingModel:
         return np.where(pos >= 0, x[np.maximum(pos, 0)], 0.0)
 
     def __repr__(self) -> str:
-        return (f"SitingModel({self.inputs.sizes['site']} sites x {self.inputs.sizes['year']} years: "
-                f"{self.n_col:,} columns ({int(self.integrality.sum()):,} integer), "
-                f"{self.n_row:,} rows, {self.A.nnz:,} nonzeros; skip={sorted(self.skip)})")
+        return (
+            f"SitingModel({self.inputs.sizes['site']} sites x {self.inputs.sizes['year']} years: "
+            f"{self.n_col:,} columns ({int(self.integrality.sum()):,} integer), "
+            f"{self.n_row:,} rows, {self.A.nnz:,} nonzeros; skip={sorted(self.skip)})"
+        )
 
 
 class Matrix:
@@ -256,7 +284,7 @@ class Matrix:
             idx = np.nonzero(mask)
             cols = [np.asarray(self.coords[d], dtype=object)[idx[AX.index(d)]] for d in dims]
             if len(dims) > 1:
-                labels = list(zip(*cols))
+                labels = list(zip(*cols, strict=False))
             else:
                 labels = list(cols[0]) if dims else [None] * int(mask.sum())
         n = int(np.count_nonzero(mask))
@@ -283,16 +311,28 @@ class Matrix:
 
     def arrays(self):
         """(A, rhs, sense, lb, ub, kind, cost) in build order."""
-        cat = lambda parts, dtype=float: np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)  # noqa: E731
-        A = sp.coo_array((cat(self._tv), (cat(self._tr, np.int64), cat(self._tc, np.int64))),
-                         shape=(self.n_row, self.n_col)).tocsr()
+        def cat(parts, dtype=float):
+            return (
+                    np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+                )  # noqa: E731
+        A = sp.coo_array(
+            (cat(self._tv), (cat(self._tr, np.int64), cat(self._tc, np.int64))),
+            shape=(self.n_row, self.n_col),
+        ).tocsr()
         A.sum_duplicates()
         A.eliminate_zeros()
         cost = np.zeros(self.n_col)
         if self._oc:
             np.add.at(cost, np.concatenate(self._oc), np.concatenate(self._ov))
-        return (A, cat(self._rhs), cat(self._sense, object), cat(self._lb), cat(self._ub),
-                cat(self._kind, object), cost)
+        return (
+            A,
+            cat(self._rhs),
+            cat(self._sense, object),
+            cat(self._lb),
+            cat(self._ub),
+            cat(self._kind, object),
+            cost,
+        )
 
 
 @dataclass
@@ -341,18 +381,31 @@ def _drop_next(factor: np.ndarray) -> np.ndarray:
 
 
 def _check(inputs: xr.Dataset) -> None:
-    problems = [Problem(f"inputs['{v}']", "missing", "build the inputs with dcplan.build_inputs")
-                for v in REQUIRED if v not in inputs]
-    problems += [Problem(f"inputs dim '{d}'", "missing or empty", "give at least one value")
-                 for d in AX if d not in inputs.sizes or inputs.sizes[d] == 0]
+    problems = [
+        Problem(f"inputs['{v}']", "missing", "build the inputs with dcplan.build_inputs")
+        for v in REQUIRED
+        if v not in inputs
+    ]
+    problems += [
+        Problem(f"inputs dim '{d}'", "missing or empty", "give at least one value")
+        for d in AX
+        if d not in inputs.sizes or inputs.sizes[d] == 0
+    ]
     if "block_mw" not in inputs.attrs or not float(inputs.attrs["block_mw"]) > 0:
-        problems.append(Problem("inputs.attrs['block_mw']", f"{inputs.attrs.get('block_mw')!r}",
-                                "give a positive IT block size in MW"))
+        problems.append(
+            Problem(
+                "inputs.attrs['block_mw']",
+                f"{inputs.attrs.get('block_mw')!r}",
+                "give a positive IT block size in MW",
+            )
+        )
     if problems:
         raise DataError(problems, "the inputs Dataset does not follow the contract")
 
 
-def build_model(inputs: xr.Dataset, skip=(), *, tighten: bool = True, elastic: bool = False) -> SitingModel:
+def build_model(
+    inputs: xr.Dataset, skip=(), *, tighten: bool = True, elastic: bool = False
+) -> SitingModel:
     """Build the siting and build-out MILP of ``inputs``.
 
     Parameters
@@ -378,7 +431,9 @@ def build_model(inputs: xr.Dataset, skip=(), *, tighten: bool = True, elastic: b
         msg = f"unknown constraint families {sorted(unknown)}; expected some of {list(FAMILIES)}"
         raise ValueError(msg)
     _check(inputs)
-    b = Builder(Matrix(inputs), BuildOptions(skip, tighten=tighten and not elastic, elastic=elastic))
+    b = Builder(
+        Matrix(inputs), BuildOptions(skip, tighten=tighten and not elastic, elastic=elastic)
+    )
     b.dom = domains(b)
     b.col = add_variables(b)
     add_gpu_stock(b)
@@ -412,12 +467,24 @@ def domains(b: Builder) -> Domains:
     first = m.years[0]
     block = float(m.inputs.attrs["block_mw"])
     elastic = b.opt.elastic
-    compat = m.coef("compatible").astype(bool) if on("compatibility") else np.ones(m.shape(("chip", "cooling")), bool)
-    on_sale = y >= m.coef("first_year") if on("chip_first_year") and not elastic else np.ones(m.shape(("chip", "year")), bool)
+    compat = (
+        m.coef("compatible").astype(bool)
+        if on("compatibility")
+        else np.ones(m.shape(("chip", "cooling")), bool)
+    )
+    on_sale = (
+        y >= m.coef("first_year")
+        if on("chip_first_year") and not elastic
+        else np.ones(m.shape(("chip", "year")), bool)
+    )
     # IT may be online once the permit is in hand and the hall is built (construction lead)
-    it_start = m.coef("it_earliest_year") if on("permit") else np.full(m.shape(("site", "cooling")), first)
+    it_start = (
+        m.coef("it_earliest_year") if on("permit") else np.full(m.shape(("site", "cooling")), first)
+    )
     it_start = np.broadcast_to(it_start, m.shape(("site", "cooling"))).astype(float)
-    permitted = (y >= it_start) if not elastic else np.ones(m.shape(("site", "cooling", "year")), bool)
+    permitted = (
+        (y >= it_start) if not elastic else np.ones(m.shape(("site", "cooling", "year")), bool)
+    )
     # GPUs where no IT capacity can exist yet could never fit
     gpu_ok = compat & on_sale & (permitted if on("it_capacity") else True)
     cooling_used = (compat & on_sale).any(axis=(1, 4), keepdims=True)
@@ -440,15 +507,30 @@ def domains(b: Builder) -> Domains:
     if elastic:
         # diagnosis: the link needs some finite M; far above anything a target could use
         scale = _fleet_scale_mw(m)
-        site_cap = np.full(site_cap.shape, 10.0 * max(scale, float(np.nanmax(np.where(np.isfinite(land), land, 0.0)))) + block)
+        site_cap = np.full(
+            site_cap.shape,
+            10.0 * max(scale, float(np.nanmax(np.where(np.isfinite(land), land, 0.0)))) + block,
+        )
     missing = ~np.isfinite(site_cap).all(axis=4)[:, 0, 0, 0]
     if missing.any():
         names = [m.coords["site"][i] for i in np.nonzero(missing)[0]]
-        raise DataError([Problem(f"inputs.land_mw[site={s}]", "unlimited, and so is max_build_mw_per_yr",
-                                 "give the site a finite land_mw (IT MW it can host)") for s in names[:10]],
-                        "a site needs a finite IT capacity limit")
+        raise DataError(
+            [
+                Problem(
+                    f"inputs.land_mw[site={s}]",
+                    "unlimited, and so is max_build_mw_per_yr",
+                    "give the site a finite land_mw (IT MW it can host)",
+                )
+                for s in names[:10]
+            ],
+            "a site needs a finite IT capacity limit",
+        )
     blocks_ok = cooling_used & permitted & (cap >= block) & (site_cap >= block)
-    blocks_ub = np.floor(np.minimum(cap, site_cap) / block + 1e-9) if b.opt.tighten else np.full(cap.shape, np.inf)
+    blocks_ub = (
+        np.floor(np.minimum(cap, site_cap) / block + 1e-9)
+        if b.opt.tighten
+        else np.full(cap.shape, np.inf)
+    )
 
     ic_cap = m.coef("ic_capacity_mw")
     earliest = m.coef("ic_earliest_year").astype(float)
@@ -458,14 +540,26 @@ def domains(b: Builder) -> Domains:
         if on("ic_capacity"):
             ic_ub = np.minimum(ic_ub, ic_cap)
         if on("ic_phase"):
-            ic_ub = np.minimum(ic_ub, m.coef("ic_phase_mw_per_yr") * np.maximum(y - ic_start + 1, 0))
+            ic_ub = np.minimum(
+                ic_ub, m.coef("ic_phase_mw_per_yr") * np.maximum(y - ic_start + 1, 0)
+            )
     ic_ok = (ic_cap > 0) & (ic_ub > 0) & ((y >= ic_start) if not elastic else True)
 
     penalty = float(m.inputs.attrs.get("shortfall_penalty_usd_per_gpu", 0) or 0)
     share = float(m.inputs.attrs.get("max_iso_share", 1.0) or 1.0)
-    return Domains(block_mw=block, gpu_ok=gpu_ok, blocks_ok=blocks_ok, blocks_ub=blocks_ub,
-                   it_start=it_start, ic_ok=ic_ok, ic_ub=ic_ub, ic_start=ic_start, site_cap=site_cap,
-                   penalty=penalty, iso_on=on("iso_share") and 0 < share < 1)
+    return Domains(
+        block_mw=block,
+        gpu_ok=gpu_ok,
+        blocks_ok=blocks_ok,
+        blocks_ub=blocks_ub,
+        it_start=it_start,
+        ic_ok=ic_ok,
+        ic_ub=ic_ub,
+        ic_start=ic_start,
+        site_cap=site_cap,
+        penalty=penalty,
+        iso_on=on("iso_share") and 0 < share < 1,
+    )
 
 
 def _fleet_scale_mw(m: Matrix) -> float:
@@ -484,7 +578,9 @@ def add_variables(b: Builder) -> Columns:
     SY = ("site", "year")
     site_ok = np.ones(m.shape(SY), bool)
     site_active = m.add_var("site_active", SY, site_ok, 0, 1, "binary")
-    it_blocks = m.add_var("it_blocks", ("site", "cooling", "year"), d.blocks_ok, 0, d.blocks_ub, "integer")
+    it_blocks = m.add_var(
+        "it_blocks", ("site", "cooling", "year"), d.blocks_ok, 0, d.blocks_ub, "integer"
+    )
     ic_active = m.add_var("ic_active", ("site", "option", "year"), d.ic_ok, 0, 1, "binary")
     ic_mw = m.add_var("ic_mw", ("site", "option", "year"), d.ic_ok, 0, d.ic_ub, "continuous")
     dims = ("site", "chip", "cooling", "year")
@@ -496,8 +592,17 @@ def add_variables(b: Builder) -> Columns:
     sf = m.add_var("shortfall_gpus", ("chip", "year"), soft & (t_gpus > 0), 0, t_gpus, "continuous")
     sfp = m.add_var("shortfall_pflops", ("year",), soft & (t_pf > 0), 0, t_pf, "continuous")
     tot = m.add_var("it_total_mw", ("year",), d.iso_on, 0, np.inf, "continuous")
-    return Columns(site_active=site_active, it_blocks=it_blocks, ic_active=ic_active, ic_mw=ic_mw,
-                   gpus=gpus, gpus_new=gpus_new, shortfall_gpus=sf, shortfall_pflops=sfp, it_total=tot)
+    return Columns(
+        site_active=site_active,
+        it_blocks=it_blocks,
+        ic_active=ic_active,
+        ic_mw=ic_mw,
+        gpus=gpus,
+        gpus_new=gpus_new,
+        shortfall_gpus=sf,
+        shortfall_pflops=sfp,
+        it_total=tot,
+    )
 
 
 # ---------------------------------------------------------------------------- constraints
@@ -507,7 +612,9 @@ def add_gpu_stock(b: Builder) -> None:
         return
     m, c = b.m, b.col
     life = np.maximum(np.rint(m.coef("service_life_yr")).astype(int), 1)
-    r = m.add_rows("gpu_stock_balance", ("site", "chip", "cooling", "year"), b.dom.gpu_ok, "eq", 0.0)
+    r = m.add_rows(
+        "gpu_stock_balance", ("site", "chip", "cooling", "year"), b.dom.gpu_ok, "eq", 0.0
+    )
     m.terms(r, c.gpus, 1.0)
     m.terms(r, shift(c.gpus, 1), -1.0)
     m.terms(r, c.gpus_new, -1.0)
@@ -539,7 +646,13 @@ def add_it_capacity(b: Builder) -> None:
         m.terms(r, c.it_blocks, -d.block_mw)
     if b.on("it_monotone"):
         prev = shift(c.it_blocks, 1)
-        r = m.add_rows("it_blocks_monotone", ("site", "cooling", "year"), (c.it_blocks >= 0) & (prev >= 0), "ge", 0.0)
+        r = m.add_rows(
+            "it_blocks_monotone",
+            ("site", "cooling", "year"),
+            (c.it_blocks >= 0) & (prev >= 0),
+            "ge",
+            0.0,
+        )
         m.terms(r, c.it_blocks, 1.0)
         m.terms(r, prev, -1.0)
 
@@ -560,7 +673,11 @@ def fleet_rounding_need(b: Builder) -> list[tuple[tuple[int, ...], int, float]]:
     t_gpu = m.coef("target_gpus")[0, :, 0, 0, :] / 1e3  # kGPU (chip, year)
     t_pf = m.coef("target_pflops")[0, 0, 0, 0, :] / 1e3  # kPFLOPS (year,)
     pflops = m.coef("dense_pflops")[0, :, 0, 0, 0]
-    allowed = m.coef("target_chip_allowed").astype(bool)[0, :, 0, 0, 0] & (pflops > 0) & compat.any(axis=1)
+    allowed = (
+        m.coef("target_chip_allowed").astype(bool)[0, :, 0, 0, 0]
+        & (pflops > 0)
+        & compat.any(axis=1)
+    )
     n_k = m.sizes["cooling"]
     found: dict[frozenset, np.ndarray] = {frozenset(): np.zeros(m.sizes["year"])}
     out = []
@@ -589,16 +706,27 @@ def add_fleet_rounding(b: Builder) -> None:
     optimum is unchanged; the LP relaxation, which could otherwise fill fractional blocks
     exactly, pays for the rounding and its bound rises. Left out under a soft target.
     """
-    if not (b.opt.tighten and b.on("fleet_rounding") and b.on("target") and b.on("it_capacity")) or b.dom.penalty > 0:
+    if (
+        not (b.opt.tighten and b.on("fleet_rounding") and b.on("target") and b.on("it_capacity"))
+        or b.dom.penalty > 0
+    ):
         return
     m, c = b.m, b.col
     rows = [r for r in fleet_rounding_need(b) if r[2] > 0]
     if not rows:
         return
-    labels = [("+".join(m.coords["cooling"][k] for k in subset), int(m.years[t])) for subset, t, _ in rows]
-    pos = m.add_rows("it_fleet_min", ("cooling_set", "year"), np.ones(len(rows), bool), "ge",
-                     np.asarray([r[2] for r in rows]), labels=labels)
-    for row, (subset, t, _) in zip(pos, rows):
+    labels = [
+        ("+".join(m.coords["cooling"][k] for k in subset), int(m.years[t])) for subset, t, _ in rows
+    ]
+    pos = m.add_rows(
+        "it_fleet_min",
+        ("cooling_set", "year"),
+        np.ones(len(rows), bool),
+        "ge",
+        np.asarray([r[2] for r in rows]),
+        labels=labels,
+    )
+    for row, (subset, t, _) in zip(pos, rows, strict=False):
         cols = c.it_blocks[:, 0, list(subset), 0, t].reshape(-1)
         m.terms(np.full(cols.shape, row), cols, 1.0)
 
@@ -616,7 +744,9 @@ def add_build_rate(b: Builder) -> None:
     has = (c.it_blocks >= 0).any(axis=2, keepdims=True)
     reach = (np.where(c.it_blocks >= 0, d.blocks_ub, 0.0)).sum(axis=2, keepdims=True) * d.block_mw
     need = has & np.isfinite(rate) & (rate < reach)
-    r = m.add_rows("build_rate_max", ("site", "year"), need, "le", np.where(np.isfinite(rate), rate, 0.0))
+    r = m.add_rows(
+        "build_rate_max", ("site", "year"), need, "le", np.where(np.isfinite(rate), rate, 0.0)
+    )
     m.terms(r, c.it_blocks, d.block_mw)
     m.terms(r, shift(c.it_blocks, 1), -d.block_mw)
 
@@ -693,11 +823,19 @@ def add_interconnect(b: Builder) -> None:
     if b.on("ic_phase"):
         phase = m.coef("ic_phase_mw_per_yr")
         need = (c.ic_mw >= 0) & np.isfinite(phase) & (phase < b.dom.ic_ub)
-        r = m.add_rows("ic_phase_max", ("site", "option", "year"), need, "le", np.where(np.isfinite(phase), phase, 0.0))
+        r = m.add_rows(
+            "ic_phase_max",
+            ("site", "option", "year"),
+            need,
+            "le",
+            np.where(np.isfinite(phase), phase, 0.0),
+        )
         m.terms(r, c.ic_mw, 1.0)
         m.terms(r, prev, -1.0)
     if b.on("ic_monotone"):
-        r = m.add_rows("ic_mw_monotone", ("site", "option", "year"), (c.ic_mw >= 0) & (prev >= 0), "ge", 0.0)
+        r = m.add_rows(
+            "ic_mw_monotone", ("site", "option", "year"), (c.ic_mw >= 0) & (prev >= 0), "ge", 0.0
+        )
         m.terms(r, c.ic_mw, 1.0)
         m.terms(r, prev, -1.0)
     if b.on("ic_capacity"):
@@ -706,7 +844,13 @@ def add_interconnect(b: Builder) -> None:
         m.terms(r, c.ic_active, -m.coef("ic_capacity_mw"))
     if b.on("ic_choice"):
         prev_a = shift(c.ic_active, 1)
-        r = m.add_rows("ic_active_monotone", ("site", "option", "year"), (c.ic_active >= 0) & (prev_a >= 0), "ge", 0.0)
+        r = m.add_rows(
+            "ic_active_monotone",
+            ("site", "option", "year"),
+            (c.ic_active >= 0) & (prev_a >= 0),
+            "ge",
+            0.0,
+        )
         m.terms(r, c.ic_active, 1.0)
         m.terms(r, prev_a, -1.0)
         link = b.on("site_open")
@@ -724,7 +868,9 @@ def add_water_cap(b: Builder) -> None:
     m, c = b.m, b.col
     cap = m.coef("water_cap_m3_per_yr") / 1e3
     has = b.dom.gpu_ok.any(axis=(1, 2), keepdims=True) & np.isfinite(cap)
-    r = m.add_rows("water_cap_max", ("site", "year"), has, "le", np.where(np.isfinite(cap), cap, 0.0))
+    r = m.add_rows(
+        "water_cap_max", ("site", "year"), has, "le", np.where(np.isfinite(cap), cap, 0.0)
+    )
     m.terms(r, c.gpus, m.coef("water_m3_per_gpu_year"))  # m3/GPU = 1,000 m3 per kGPU
 
 
@@ -734,7 +880,13 @@ def add_capex_budget(b: Builder) -> None:
         return
     m, c, d = b.m, b.col, b.dom
     budget = m.coef("capex_budget_usd") / 1e6
-    r = m.add_rows("capex_budget_max", ("year",), np.isfinite(budget), "le", np.where(np.isfinite(budget), budget, 0.0))
+    r = m.add_rows(
+        "capex_budget_max",
+        ("year",),
+        np.isfinite(budget),
+        "le",
+        np.where(np.isfinite(budget), budget, 0.0),
+    )
     # a cumulative column x_t spends (x_t - x_{t-1}) c in year t: +c in row t, -c in row t+1
     nxt = _next_year(r)
     fac = m.coef("facility_capex_usd_per_mw") * d.block_mw / 1e6
@@ -755,7 +907,9 @@ def add_carbon_cap(b: Builder) -> None:
         return
     m, c = b.m, b.col
     cap = m.coef("carbon_cap_t") / 1e3
-    r = m.add_rows("carbon_cap_max", ("year",), np.isfinite(cap), "le", np.where(np.isfinite(cap), cap, 0.0))
+    r = m.add_rows(
+        "carbon_cap_max", ("year",), np.isfinite(cap), "le", np.where(np.isfinite(cap), cap, 0.0)
+    )
     m.terms(r, c.gpus, m.coef("facility_mwh_per_gpu_year") * m.coef("co2_t_per_mwh"))
 
 
@@ -772,7 +926,7 @@ def add_iso_share(b: Builder) -> None:
     names, idx = np.unique(iso, return_inverse=True)
     has = np.zeros((len(names), m.sizes["year"]), bool)
     np.logical_or.at(has, idx, (c.it_blocks >= 0).any(axis=(1, 2, 3)))
-    labels = [(str(names[i]), int(m.years[t])) for i, t in zip(*np.nonzero(has))]
+    labels = [(str(names[i]), int(m.years[t])) for i, t in zip(*np.nonzero(has), strict=False)]
     rows = m.add_rows("iso_share_max", ("iso", "year"), has, "le", 0.0, labels=labels)
     site_rows = rows[idx].reshape(m.sizes["site"], 1, 1, 1, m.sizes["year"])
     m.terms(site_rows, c.it_blocks, d.block_mw)
@@ -813,13 +967,21 @@ def add_objective(b: Builder) -> None:
     fac = m.coef("facility_capex_usd_per_mw") * _drop_next(m.coef("capital_factor_facility"))
     om = m.coef("fixed_om_usd_per_mw_yr") * df
     m.objective(c.it_blocks, d.block_mw * (fac + om) / 1e6)
-    price = m.coef("electricity_usd_per_mwh") + m.coef("carbon_price_usd_per_t") * m.coef("co2_t_per_mwh")
-    per_gpu_year = (m.coef("facility_mwh_per_gpu_year") * price
-                    + m.coef("water_m3_per_gpu_year") * m.coef("water_usd_per_m3"))
+    price = m.coef("electricity_usd_per_mwh") + m.coef("carbon_price_usd_per_t") * m.coef(
+        "co2_t_per_mwh"
+    )
+    per_gpu_year = m.coef("facility_mwh_per_gpu_year") * price + m.coef(
+        "water_m3_per_gpu_year"
+    ) * m.coef("water_usd_per_m3")
     m.objective(c.gpus, df * per_gpu_year / 1e3)  # USD/GPU x 1,000 GPU / 1e6
     m.objective(c.gpus_new, m.coef("capital_factor_gpu") * m.coef("gpu_capex_usd") / 1e3)
-    m.objective(c.site_active, _drop_next(m.coef("capital_factor_site")) * m.coef("site_open_usd") / 1e6)
-    m.objective(c.ic_active, _drop_next(m.coef("capital_factor_interconnect")) * m.coef("ic_capex_usd") / 1e6)
+    m.objective(
+        c.site_active, _drop_next(m.coef("capital_factor_site")) * m.coef("site_open_usd") / 1e6
+    )
+    m.objective(
+        c.ic_active,
+        _drop_next(m.coef("capital_factor_interconnect")) * m.coef("ic_capex_usd") / 1e6,
+    )
     if d.penalty > 0:
         m.objective(c.shortfall_gpus, df * d.penalty / 1e3)
         pflops = m.coef("dense_pflops")
@@ -839,11 +1001,11 @@ def _finish(b: Builder) -> SitingModel:
         mask = fam.pos >= 0
         idx = np.nonzero(mask)
         cols = [np.asarray(m.coords[d], dtype=object)[idx[AX.index(d)]] for d in fam.dims]
-        labels = list(zip(*cols)) if len(fam.dims) > 1 else list(cols[0])
+        labels = list(zip(*cols, strict=False)) if len(fam.dims) > 1 else list(cols[0])
         var = pyo.Var(labels, domain=_KIND[fam.kind], dense=True)
         model.add_component(fam.name, var)
         vardata.extend(var.values())
-    for v, lo, hi in zip(vardata, lb.tolist(), ub.tolist()):
+    for v, lo, hi in zip(vardata, lb.tolist(), ub.tolist(), strict=False):
         v.setlb(lo)
         v.setub(None if hi == np.inf else hi)
 
@@ -862,26 +1024,40 @@ def _finish(b: Builder) -> SitingModel:
                 if not _holds(0.0, fam.sense, rhs_list[i]):
                     trivial.append((fam.name, label, fam.sense, rhs_list[i]))
                 continue
-            expr = LinearExpression(constant=0.0, linear_coefs=data[lo_i:hi_i],
-                                    linear_vars=[vardata[j] for j in indices[lo_i:hi_i]])
+            expr = LinearExpression(
+                constant=0.0,
+                linear_coefs=data[lo_i:hi_i],
+                linear_vars=[vardata[j] for j in indices[lo_i:hi_i]],
+            )
             rhs_i = rhs_list[i]
-            rows[label] = expr <= rhs_i if fam.sense == "le" else (expr >= rhs_i if fam.sense == "ge" else expr == rhs_i)
+            rows[label] = (
+                expr <= rhs_i
+                if fam.sense == "le"
+                else (expr >= rhs_i if fam.sense == "ge" else expr == rhs_i)
+            )
         if not fam.dims:
             if rows:
                 model.add_component(fam.name, pyo.Constraint(expr=next(iter(rows.values()))))
             continue
-        model.add_component(fam.name, pyo.Constraint(list(rows), rule=lambda _m, *i, _r=rows: _r[i if len(i) > 1 else i[0]]))
+        model.add_component(
+            fam.name,
+            pyo.Constraint(list(rows), rule=lambda _m, *i, _r=rows: _r[i if len(i) > 1 else i[0]]),
+        )
     nz = np.nonzero(cost)[0]
     model.objective = pyo.Objective(
-        expr=LinearExpression(constant=0.0, linear_coefs=cost[nz].tolist(), linear_vars=[vardata[j] for j in nz.tolist()]),
+        expr=LinearExpression(
+            constant=0.0,
+            linear_coefs=cost[nz].tolist(),
+            linear_vars=[vardata[j] for j in nz.tolist()],
+        ),
         sense=pyo.minimize,
     )
     # empty rows carry no information for the solver; drop them from the array view too
     if not keep_rows.all():
         new_index = np.cumsum(keep_rows) - 1
         for fam in m.rows.values():
-            kept = keep_rows[fam.start:fam.stop]
-            fam.labels = [lab for lab, k in zip(fam.labels, kept) if k]
+            kept = keep_rows[fam.start : fam.stop]
+            fam.labels = [lab for lab, k in zip(fam.labels, kept, strict=False) if k]
             start = int(new_index[fam.start - 1] + 1) if fam.start > 0 else 0
             fam.start, fam.stop = start, start + int(kept.sum())
         A = A[keep_rows]
@@ -889,9 +1065,21 @@ def _finish(b: Builder) -> SitingModel:
         sense = sense[keep_rows]
     integrality = np.array([k != "continuous" for k in kinds], dtype=bool)
     return SitingModel(
-        model=model, inputs=m.inputs, options=b.opt, variables=m.variables, rows=m.rows, A=A, rhs=rhs,
-        senses=sense, col_lower=lb, col_upper=ub, integrality=integrality, cost=cost,
-        cost_offset=0.0, vardata=vardata, trivially_infeasible=trivial,
+        model=model,
+        inputs=m.inputs,
+        options=b.opt,
+        variables=m.variables,
+        rows=m.rows,
+        A=A,
+        rhs=rhs,
+        senses=sense,
+        col_lower=lb,
+        col_upper=ub,
+        integrality=integrality,
+        cost=cost,
+        cost_offset=0.0,
+        vardata=vardata,
+        trivially_infeasible=trivial,
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dcplan.optimize.duals import shadow_price_table
-from dcplan.optimize.model import build_model
 from dcplan.optimize.highs import handoff
+from dcplan.optimize.model import build_model
 
 
 def shadow_prices(plan, *, binding_tol: float = 1e-7) -> pd.DataFrame:
@@ -29,4 +29,6 @@ def shadow_prices(plan, *, binding_tol: float = 1e-7) -> pd.DataFrame:
     """
     skip = tuple(filter(None, str(plan.dataset.attrs.get("skip", "")).split(",")))
     sm = build_model(plan.inputs, skip=skip)
-    return shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset, binding_tol=binding_tol)
+    return shadow_price_table(
+        sm, handoff(sm, compile_pyomo=False), plan.dataset, binding_tol=binding_tol
+    )

@@ -60,8 +60,9 @@ class Start:
         return (self.objective - self.lp_bound) / max(abs(self.objective), 1e-9)
 
 
-def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: float, threads: int,
-                   seed: int) -> Start | None:
+def screened_start(
+    sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: float, threads: int, seed: int
+) -> Start | None:
     """A MIP start from LP screening: solve the LP relaxation, keep the sites it uses most,
     solve the MIP restricted to them, and return that plan with the LP bound (or None).
 
@@ -105,12 +106,20 @@ def screened_start(sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: 
     h.run()
     if h.getInfo().primal_solution_status != 2:
         return None
-    logger.info("screened start: %d of %d sites kept, objective %.1f MUSD",
-                keep, len(open_pos), h.getInfo().objective_function_value)
-    return Start(np.asarray(h.getSolution().col_value), float(h.getInfo().objective_function_value), lp_bound)
+    logger.info(
+        "screened start: %d of %d sites kept, objective %.1f MUSD",
+        keep,
+        len(open_pos),
+        h.getInfo().objective_function_value,
+    )
+    return Start(
+        np.asarray(h.getSolution().col_value), float(h.getInfo().objective_function_value), lp_bound
+    )
 
 
-def run_highs(ho: Handoff, *, progress: Progress | None = None, start: np.ndarray | None = None) -> dict:
+def run_highs(
+    ho: Handoff, *, progress: Progress | None = None, start: np.ndarray | None = None
+) -> dict:
     """Run HiGHS and classify the result; returns the column values in SitingModel order."""
     h = ho.highs
 
@@ -122,11 +131,18 @@ def run_highs(ho: Handoff, *, progress: Progress | None = None, start: np.ndarra
     def on_improving(event) -> None:
         out = event.data_out
         if progress is not None:
-            progress("solve", {"phase": "solve", "objective": out.objective_function_value,
-                               "gap": out.mip_gap, "seconds": out.running_time,
-                               "detail": f"incumbent {out.objective_function_value:,.1f} MUSD, "
-                                         f"bound {out.mip_dual_bound:,.1f} MUSD, "
-                                         + (f"gap {out.mip_gap:.2%}" if np.isfinite(out.mip_gap) else "no bound yet")})
+            progress(
+                "solve",
+                {
+                    "phase": "solve",
+                    "objective": out.objective_function_value,
+                    "gap": out.mip_gap,
+                    "seconds": out.running_time,
+                    "detail": f"incumbent {out.objective_function_value:,.1f} MUSD, "
+                    f"bound {out.mip_dual_bound:,.1f} MUSD, "
+                    + (f"gap {out.mip_gap:.2%}" if np.isfinite(out.mip_gap) else "no bound yet"),
+                },
+            )
 
     if start is not None:
         h.setSolution(_solution(start[ho.cols]))
@@ -149,8 +165,11 @@ def run_highs(ho: Handoff, *, progress: Progress | None = None, start: np.ndarra
         status = "no_solution"
     else:
         status = "error"
-    result = {"status": status, "model_status": h.modelStatusToString(model_status),
-              "seconds": h.getRunTime()}
+    result = {
+        "status": status,
+        "model_status": h.modelStatusToString(model_status),
+        "seconds": h.getRunTime(),
+    }
     if status in ("optimal", "time_limit"):
         x_h = np.asarray(h.getSolution().col_value)
         x = np.zeros(ho.n_col)  # columns Pyomo dropped (in no row, no cost) stay at 0
@@ -161,6 +180,12 @@ def run_highs(ho: Handoff, *, progress: Progress | None = None, start: np.ndarra
         result["gap"] = float(info.mip_gap) if mip else 0.0
         result["dual_bound"] = float(info.mip_dual_bound) if mip else result["objective"]
     return result
+
+
+def _objective_consistent(sm: SitingModel, result: dict, rtol: float = 1e-7) -> bool:
+    """Does the objective HiGHS reports match the cost of the plan it returns?"""
+    cost = float(sm.cost @ result["x"] + sm.cost_offset)
+    return abs(cost - result["objective"]) <= rtol * max(abs(cost), 1.0)
 
 
 def solve(
@@ -230,54 +255,102 @@ def solve(
     report = progress or (lambda event, info: None)
     report("build", {"phase": "build", "detail": f"{inputs.sizes.get('site', 0)} sites"})
     sm = build_model(inputs, skip=skip, tighten=tighten)
-    report("build", {"phase": "build", "done": True, "seconds": sm.build_seconds, "detail": repr(sm)})
+    report(
+        "build", {"phase": "build", "done": True, "seconds": sm.build_seconds, "detail": repr(sm)}
+    )
     if sm.trivially_infeasible:
         from dcplan.optimize.diagnose import diagnose
 
-        diagnosis = diagnose(sm, time_limit_s=diagnosis_time_limit_s, threads=threads, seed=seed,
-                             progress=progress)
+        diagnosis = diagnose(
+            sm, time_limit_s=diagnosis_time_limit_s, threads=threads, seed=seed, progress=progress
+        )
         raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
     report("handoff", {"phase": "handoff", "detail": "standard form -> HiGHS"})
     ho = handoff(sm)
-    report("handoff", {"phase": "handoff", "done": True, "seconds": ho.seconds,
-                       "detail": f"{len(ho.cols):,} columns, {len(ho.rows):,} rows"})
-    set_options(ho.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed)
+    report(
+        "handoff",
+        {
+            "phase": "handoff",
+            "done": True,
+            "seconds": ho.seconds,
+            "detail": f"{len(ho.cols):,} columns, {len(ho.rows):,} rows",
+        },
+    )
+    set_options(
+        ho.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed
+    )
     report("solve", {"phase": "solve", "detail": "HiGHS"})
     start = None
     screening = 0.0
     if use_start and sm.integrality.any():
         # the screening gets a share of the time limit; the full MIP keeps the rest
         t0 = time.perf_counter()
-        report("screen", {"phase": "screen", "detail": "LP relaxation, then the MIP on the sites it uses"})
+        report(
+            "screen",
+            {"phase": "screen", "detail": "LP relaxation, then the MIP on the sites it uses"},
+        )
         share = SCREEN_SHARE * time_limit_s if time_limit_s else None
-        start = screened_start(sm, time_limit_s=share, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed)
+        start = screened_start(
+            sm, time_limit_s=share, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed
+        )
         screening = time.perf_counter() - t0
         if time_limit_s:
             ho.highs.setOptionValue("time_limit", max(float(time_limit_s) - screening, 0.1))
     if start is not None and start.gap <= mip_rel_gap:
         # the LP relaxation already proves the start within the gap: no branch and bound
-        result = {"status": "optimal", "model_status": "Optimal (within the gap of the LP bound)",
-                  "seconds": screening, "x": start.x, "objective": start.objective,
-                  "gap": max(start.gap, 0.0), "dual_bound": start.lp_bound, "bound": "lp_relaxation"}
+        result = {
+            "status": "optimal",
+            "model_status": "Optimal (within the gap of the LP bound)",
+            "seconds": screening,
+            "x": start.x,
+            "objective": start.objective,
+            "gap": max(start.gap, 0.0),
+            "dual_bound": start.lp_bound,
+            "bound": "lp_relaxation",
+        }
     else:
         result = run_highs(ho, progress=progress, start=start.x if start is not None else None)
+        if start is not None and "x" in result and not _objective_consistent(sm, result):
+            # HiGHS has been seen to report an objective for a MIP started from a given
+            # solution that the solution does not have; its verdict is then not trusted and
+            # the model is solved again from scratch
+            logger.warning("HiGHS reported objective %.6f MUSD for a plan that costs %.6f MUSD; "
+                           "solving again without the start", result["objective"],
+                           float(sm.cost @ result["x"] + sm.cost_offset))
+            seconds = result["seconds"]
+            fresh = handoff(sm)
+            set_options(fresh.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                        threads=threads, seed=seed)
+            result = run_highs(fresh, progress=progress)
+            result["seconds"] += seconds
         result["seconds"] += screening
         result["bound"] = "highs_mip"
     logger.info("HiGHS %s in %.2f s", result["model_status"], result["seconds"])
     if result["status"] == "infeasible":
         from dcplan.optimize.diagnose import diagnose
 
-        diagnosis = diagnose(sm, time_limit_s=diagnosis_time_limit_s, threads=threads, seed=seed,
-                             progress=progress)
+        diagnosis = diagnose(
+            sm, time_limit_s=diagnosis_time_limit_s, threads=threads, seed=seed, progress=progress
+        )
         raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
     if result["status"] == "no_solution":
-        msg = f"time limit of {time_limit_s} s reached with no feasible plan; raise the limit or relax the study"
+        msg = (
+            f"time limit of {time_limit_s} s reached with no feasible plan; raise the "
+            "limit or relax the study"
+        )
         raise SolveError(msg, status="time_limit")
     if result["status"] != "optimal" and result["status"] != "time_limit":
         msg = f"HiGHS stopped with status {result['model_status']!r} and no plan worth reporting"
         raise SolveError(msg, status=result["model_status"])
-    report("solve", {"phase": "solve", "done": True, "seconds": result["seconds"],
-                     "detail": f"{result['status']}, gap {result['gap']:.2%}"})
+    report(
+        "solve",
+        {
+            "phase": "solve",
+            "done": True,
+            "seconds": result["seconds"],
+            "detail": f"{result['status']}, gap {result['gap']:.2%}",
+        },
+    )
     x = result["x"]
     meta = {
         "status": result["status"],
@@ -301,15 +374,27 @@ def solve(
     plan = Plan.from_solution(sm, x, meta, study_yaml=study_yaml)
     # shadow prices now, on the model just solved, so the plan (and plan.nc) carries them
     if shadow_prices:
-        plan.set_shadow_prices(shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset))
+        plan.set_shadow_prices(
+            shadow_price_table(sm, handoff(sm, compile_pyomo=False), plan.dataset)
+        )
     report("audit", {"phase": "audit", "detail": "re-checking every constraint"})
     verdict = plan.audit()
-    report("audit", {"phase": "audit", "done": True, "ok": verdict.ok,
-                     "detail": "passed" if verdict.ok else f"{len(verdict.violations)} violations"})
+    report(
+        "audit",
+        {
+            "phase": "audit",
+            "done": True,
+            "ok": verdict.ok,
+            "detail": "passed" if verdict.ok else f"{len(verdict.violations)} violations",
+        },
+    )
     if not verdict.ok:
         plan.dataset.attrs["status"] = "audit_failed"
         head = "; ".join(str(v) for v in verdict.violations[:3])
-        msg = (f"the solver's plan breaks {len(verdict.violations)} constraint element(s) when re-checked "
-               f"from its outputs ({head}); it is not a valid plan")
+        msg = (
+            f"the solver's plan breaks {len(verdict.violations)} constraint element(s) when "
+            "re-checked "
+            f"from its outputs ({head}); it is not a valid plan"
+        )
         raise AuditError(msg, plan=plan, audit=verdict)
     return plan

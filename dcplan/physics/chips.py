@@ -27,6 +27,7 @@ __all__ = [
     "fleet_it_mw",
     "gpus_per_it_mw",
     "it_kw_per_gpu",
+    "cluster_kw_per_gpu",
     "node_power_kw",
     "perf_per_watt",
     "rack_power_kw",
@@ -163,6 +164,52 @@ def it_kw_per_gpu(rack_kw, gpus_per_rack):
     _check("rack_kw", rack_kw, positive=True)
     _check("gpus_per_rack", gpus_per_rack, positive=True)
     return rack_kw / gpus_per_rack
+
+
+def cluster_kw_per_gpu(rack_kw, gpus_per_rack, network_kw_per_gpu=0.0,
+                       storage_kw_per_gpu=0.0, mgmt_kw_per_gpu=0.0):
+    r"""Nameplate IT power per GPU at cluster level: the GPU rack plus the scalable unit's share.
+
+    A training cluster is more than its GPU racks: the scale-out (compute) and storage
+    fabrics (leaf/spine switches and their optics), the storage appliances, and the CPU
+    management, head and login nodes with their Ethernet switches all draw IT power
+    behind the same meter.
+
+    .. math:: p_{cluster} = P_{rack}/n_{gpu} + p_{net} + p_{storage} + p_{mgmt}
+
+    Parameters
+    ----------
+    rack_kw, gpus_per_rack : numeric
+        GPU rack nameplate power [kW] and accelerators per rack.
+    network_kw_per_gpu, storage_kw_per_gpu, mgmt_kw_per_gpu : numeric
+        Per-GPU shares of the fabric switches, storage and management nodes. [kW]
+
+    Returns
+    -------
+    numeric
+        [kW]
+
+    References
+    ----------
+    .. [1] NVIDIA DGX SuperPOD reference architecture with DGX GB200: one scalable unit
+       (8 NVL72 racks, 576 GPUs) has a TDP of 1.2 MW -> 2.08 kW per GPU, against
+       132 kW / 72 = 1.83 kW for the rack alone.
+    .. [2] NVIDIA DGX SuperPOD reference architecture with DGX H100: 32 DGX per SU,
+       8 leaf + 4 spine NDR switches per SU in the compute fabric, a separate storage
+       fabric, and management nodes and Ethernet switches per SuperPOD (see
+       docs/physics-it.md for the build-up).
+
+    Examples
+    --------
+    >>> round(cluster_kw_per_gpu(132.0, 72, 0.188, 0.046, 0.016), 3)
+    2.083
+    """
+    for name, v in (("network_kw_per_gpu", network_kw_per_gpu),
+                    ("storage_kw_per_gpu", storage_kw_per_gpu),
+                    ("mgmt_kw_per_gpu", mgmt_kw_per_gpu)):
+        _check(name, v)
+    return (it_kw_per_gpu(rack_kw, gpus_per_rack) + network_kw_per_gpu + storage_kw_per_gpu
+            + mgmt_kw_per_gpu)
 
 
 def fleet_it_mw(n_gpus, it_kw_per_gpu, load_fraction=1.0):

@@ -68,6 +68,9 @@ __all__ = [
     "annual_pue",
     "peak_pue",
     "wue",
+    "pad_leaving_temperature",
+    "tower_latent_fraction",
+    "supply_dewpoint_excursion_hours",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,8 +84,16 @@ COOLING_COLUMNS = (
     "econ_max_dewpoint_c", "chiller_cop_rated", "chiller_rated_sink_c",
     "chiller_rated_chw_c", "chiller_cond_offset_k", "chiller_cop_max", "fan_fraction",
     "pump_fraction", "rejection_fan_fraction", "evap_latent_fraction",
-    "cycles_of_concentration", "drift_fraction", "tower_range_k",
+    "cycles_of_concentration", "drift_fraction", "tower_range_k", "supply_max_dewpoint_c",
 )
+#: moist-air specific heat used in the pad and coil balances [kJ/(kg K)]
+_CP_AIR = 1.006
+#: latent heat of water at 0 degC used with the humidity-ratio enthalpy form [kJ/kg]
+_HFG0 = 2501.0
+#: coil apparatus dew point above the chilled-water supply [K] (ASHRAE Handbook
+#: Fundamentals ch. 1 / HVAC Systems and Equipment ch. 23: coil leaving air leaves within
+#: ~1-2 K of the chilled water at design)
+_COIL_ADP_K = 1.0
 _TEXT_COLUMNS = ("sink", "chiller_sink")
 _BOOL_COLUMNS = ("economiser",)
 _SINKS = ("dry", "wet", "evap")
@@ -160,7 +171,7 @@ def _values(da, mask):
     if "cooling" in da.dims:
         return {str(k): (v.item() if hasattr(v, "item") else v)
                 for k, v in zip(da["cooling"].values[mask.values],
-                                                 da.values[mask.values])}
+                                                 da.values[mask.values], strict=False)}
     return da.item()
 
 
@@ -210,16 +221,113 @@ def chiller_cop(chw_c, sink_c, cop_rated, rated_chw_c, rated_sink_c, cond_offset
     return float(out) if np.ndim(out) == 0 else out
 
 
-def _tech_kernel(p, tdb, twb, humid, liquid_fraction):
+def pad_leaving_temperature(dry_bulb_c, wet_bulb_c, pressure_pa, effectiveness,
+                            max_dewpoint_c=np.nan):
+    r"""Air temperature leaving a direct evaporative pad, throttled to a dew-point limit.
+
+    The pad is adiabatic (constant wet bulb): cooling the air by :math:`\Delta T` adds
+    :math:`\Delta w = c_p \Delta T / h_{fg}` of moisture. Full effectiveness gives
+    :math:`T_{db} - arepsilon (T_{db} - T_{wb})`; a pad throttled (bypass or staged
+    media) to hold the supply dew point at ``max_dewpoint_c`` cools at most
+    :math:`\Delta T_{max} = (w_{lim} - w_{out})\,h_{fg}/c_p`, and not at all when the
+    outdoor air is already above the limit.
+
+    Parameters
+    ----------
+    dry_bulb_c, wet_bulb_c : numeric
+        Outdoor air. [degC]
+    pressure_pa : numeric
+        Barometric pressure. [Pa]
+    effectiveness : float
+        Saturation effectiveness of the pad, 0-1. [1]
+    max_dewpoint_c : float, default NaN (no limit)
+        Supply-air dew-point limit, e.g. 17 degC for ASHRAE class A1 (allowable). [degC]
+
+    Returns
+    -------
+    leaving_c : numeric
+        [degC]
+    w_out : numeric
+        Outdoor humidity ratio. [kg/kg]
+
+    References
+    ----------
+    .. [1] ASHRAE Handbook HVAC Systems and Equipment, ch. "Evaporative Air-Cooling
+       Equipment" (direct evaporative cooling follows the wet-bulb line).
+    .. [2] ASHRAE TC 9.9, *Thermal Guidelines*, 5th ed. (2021): A1 allowable dew point
+       <= 17 degC.
+    """
+    tdb = np.asarray(dry_bulb_c)
+    twb = np.asarray(wet_bulb_c)
+    p = np.asarray(pressure_pa, dtype=float)
+    leaving = tdb - effectiveness * (tdb - twb)
+    w_out = psy._w_from_twb(tdb.astype(float), twb.astype(float), p)
+    if np.isfinite(max_dewpoint_c):
+        w_lim = psy._ws(np.asarray(max_dewpoint_c, dtype=float), p)
+        dt_max = np.maximum(w_lim - w_out, 0.0) * _HFG0 / _CP_AIR
+        leaving = np.maximum(leaving, tdb - dt_max)
+    return leaving.astype(tdb.dtype, copy=False), w_out
+
+
+def tower_latent_fraction(dry_bulb_c, wet_bulb_c, pressure_pa, water_c):
+    r"""Share of a wet tower's heat rejection that leaves by evaporation (Merkel).
+
+    Merkel's model takes the air leaving the fill as saturated at the water temperature;
+    the heat the air picks up then splits into sensible :math:`c_p (T_w - T_{db})` and
+    latent :math:`(w_s(T_w) - w_{out})\,h_{fg}` parts. In cold, dry air more of the heat
+    leaves sensibly (about 50 % near 0 degC); in hot air the latent share reaches 1 (the
+    air is cooled while it is humidified).
+
+    .. math:: f_{lat} = \mathrm{clip}\!\left(rac{(w_s(T_w) - w_{out}) h_{fg}}
+              {h_s(T_w) - h_{out}}, 0, 1
+ight)
+
+    Parameters
+    ----------
+    dry_bulb_c, wet_bulb_c : numeric
+        Outdoor air. [degC]
+    pressure_pa : numeric
+        [Pa]
+    water_c : numeric
+        Mean water temperature in the fill (wet bulb + approach + range / 2). [degC]
+
+    Returns
+    -------
+    fraction : numeric
+        [1]
+
+    References
+    ----------
+    .. [1] Merkel, F., "Verdunstungskühlung", VDI-Forschungsarbeiten 275, 1925; ASHRAE
+       Handbook HVAC Systems and Equipment, ch. "Cooling Towers" (Merkel theory; exit air
+       close to saturation).
+    .. [2] Kröger, D. G., *Air-Cooled Heat Exchangers and Cooling Towers*, PennWell, 2004,
+       ch. 6 (evaporation share of heat rejected falls in cold dry weather).
+    """
+    tdb = np.asarray(dry_bulb_c, dtype=float)
+    twb = np.asarray(wet_bulb_c, dtype=float)
+    p = np.asarray(pressure_pa, dtype=float)
+    tw = np.maximum(np.asarray(water_c, dtype=float), twb + 0.5)
+    w_in = psy._w_from_twb(tdb, twb, p)
+    w_ex = psy._ws(tw, p)
+    latent = np.maximum(w_ex - w_in, 0.0) * (_HFG0 + 1.86 * tw)
+    sensible = _CP_AIR * (tw - tdb)
+    total = np.maximum(latent + sensible, 1e-9)
+    return np.clip(latent / total, 0.0, 1.0)
+
+
+def _tech_kernel(p, tdb, twb, humid, liquid_fraction, pressure=101325.0):
     """Hourly (mech fraction, water L/kWh IT) for one technology; ndarrays broadcast."""
     dtype = tdb.dtype
     sink = p["sink"]
+    w_out = None
     if sink == "dry":
         t_sink = tdb
     elif sink == "wet":
         t_sink = twb
-    else:  # direct evaporative pad leaving temperature
-        t_sink = tdb - p["evap_effectiveness"] * (tdb - twb)
+    else:  # direct evaporative pad, throttled to the supply dew-point limit
+        t_sink, w_out = pad_leaving_temperature(tdb, twb, pressure, p["evap_effectiveness"],
+                                                p["supply_max_dewpoint_c"])
     t_chiller_sink = tdb if p["chiller_sink"] == "dry" else twb
     air_side = sink in ("dry", "evap") and np.isfinite(p["econ_max_dewpoint_c"])
     lf = liquid_fraction
@@ -247,6 +355,16 @@ def _tech_kernel(p, tdb, twb, humid, liquid_fraction):
                           p["chiller_rated_chw_c"], p["chiller_rated_sink_c"],
                           p["chiller_cond_offset_k"], p["chiller_cop_max"])
         compressor = compressor + share * phi / cop
+        if sink == "evap" and p["economiser"] and share > 0:
+            # latent load: the trim coil condenses what the air carries above its
+            # apparatus dew point (chilled water + 1 K) whenever it runs on outdoor air
+            leaving = np.maximum(t_sink, supply - p["approach_k"])
+            w_coil = w_out + _CP_AIR * np.clip(tdb - leaving, 0.0, None) / _HFG0
+            w_adp = psy._ws(np.asarray(chw + _COIL_ADP_K, dtype=float), pressure)
+            latent = np.maximum(w_coil - w_adp, 0.0) * _HFG0 / (_CP_AIR * dt)
+            if humid is not None:
+                latent = np.where(humid, 0.0, latent)
+            compressor = compressor + share * np.where(phi > 0, latent, 0.0) / cop
         if sink == "evap" and p["economiser"]:
             # the pad cools outdoor air from tdb to at most the supply setpoint; the water
             # evaporated equals that sensible cooling, per unit of the air's IT heat pickup
@@ -264,7 +382,10 @@ def _tech_kernel(p, tdb, twb, humid, liquid_fraction):
     n = p["cycles_of_concentration"]
     if sink == "wet":
         t_water = np.clip(twb + p["approach_k"], 0.0, 60.0)
-        evap = heat * h2o.evaporation_l_per_kwh(t_water, p["evap_latent_fraction"])
+        share_latent = np.minimum(
+            tower_latent_fraction(tdb, twb, pressure, t_water + p["tower_range_k"] / 2.0),
+            p["evap_latent_fraction"])
+        evap = heat * share_latent * h2o.evaporation_l_per_kwh(t_water)
         circulating = heat * 3600.0 / (_CP_WATER * p["tower_range_k"])  # kg/kWh IT
         water = h2o.makeup_water(evap, n, p["drift_fraction"] * circulating)
     elif sink == "evap":
@@ -293,14 +414,14 @@ def _liquid_fractions(ids, rows, liquid_heat_fraction):
         vals = [float(liquid_heat_fraction.sel(cooling=i)) for i in ids]
     elif isinstance(liquid_heat_fraction, Mapping):
         vals = [float(liquid_heat_fraction.get(i, r["liquid_heat_fraction"]))
-                for i, r in zip(ids or [None], rows)]
+                for i, r in zip(ids or [None], rows, strict=False)]
     else:
         vals = [float(liquid_heat_fraction)] * len(rows)
     for v in vals:
         if not 0.0 <= v <= 1.0:
             raise ValueError(f"liquid_heat_fraction must lie in [0, 1], got {v}")
     # a technology without a liquid path cannot take liquid heat
-    return [v if r["liquid_heat_fraction"] > 0 else 0.0 for v, r in zip(vals, rows)]
+    return [v if r["liquid_heat_fraction"] > 0 else 0.0 for v, r in zip(vals, rows, strict=False)]
 
 
 def _humid_mask(tdb, twb, pressure, rows):
@@ -333,8 +454,8 @@ def _hourly_numpy(rows, lfs, tdb, twb, pressure):
     twb = np.minimum(twb, tdb)
     humid = _humid_mask(tdb, twb, pressure, rows)
     mechs, waters = [], []
-    for p, lf in zip(rows, lfs):
-        m, w = _tech_kernel(p, tdb, twb, humid.get(p["econ_max_dewpoint_c"]), lf)
+    for p, lf in zip(rows, lfs, strict=False):
+        m, w = _tech_kernel(p, tdb, twb, humid.get(p["econ_max_dewpoint_c"]), lf, pressure)
         mechs.append(np.broadcast_to(m, tdb.shape))
         waters.append(np.broadcast_to(w, tdb.shape))
     return np.stack(mechs), np.stack(waters)
@@ -643,3 +764,50 @@ def wue(site_water_l, it_energy_kwh):
     if np.any(np.asarray(site_water_l) < 0):
         raise ValueError("site water must be >= 0")
     return _ret(_num(site_water_l) / _num(it_energy_kwh))
+
+
+def supply_dewpoint_excursion_hours(params, dry_bulb_c, wet_bulb_c, *, pressure_pa=101325.0,
+                                    limit_c=17.0):
+    """Hours a year the supply air of an evaporative air technology exceeds a dew-point limit.
+
+    Counts, per technology with a direct evaporative pad and an economiser, the hours in
+    which outdoor air is used (outdoor dew point at or below ``econ_max_dewpoint_c``) and
+    the air leaving the pad carries more moisture than ``limit_c`` allows. With the pad
+    throttled to ``supply_max_dewpoint_c`` = 17 degC (ASHRAE A1) this is 0; set that
+    column to NaN to see an unthrottled pad's excursions.
+
+    Parameters
+    ----------
+    params : DataFrame or Dataset
+        data/cooling.csv rows.
+    dry_bulb_c, wet_bulb_c : array_like
+        (site, hour) outdoor weather. [degC]
+    pressure_pa : numeric or (site, 1) array
+        [Pa]
+    limit_c : float, default 17
+        ASHRAE A1 allowable dew point. [degC]
+
+    Returns
+    -------
+    numpy.ndarray
+        (cooling, site) hours; 0 for technologies without a pad. [h]
+    """
+    ds = as_cooling_params(params)
+    ids, rows = _tech_rows(ds)
+    tdb = np.atleast_2d(np.asarray(dry_bulb_c, dtype=float))
+    twb = np.minimum(np.atleast_2d(np.asarray(wet_bulb_c, dtype=float)), tdb)
+    pres = np.asarray(pressure_pa, dtype=float)
+    if pres.ndim == 1:
+        pres = pres[:, None]
+    out = np.zeros((len(rows), tdb.shape[0]))
+    w_lim = psy._ws(np.asarray(limit_c, dtype=float), pres)
+    for k, p in enumerate(rows):
+        if p["sink"] != "evap" or not p["economiser"]:
+            continue
+        leaving, w_out = pad_leaving_temperature(tdb, twb, pres, p["evap_effectiveness"],
+                                                 p["supply_max_dewpoint_c"])
+        leaving = np.maximum(leaving, p["air_supply_c"] - p["approach_k"])
+        w_supply = w_out + _CP_AIR * np.clip(tdb - leaving, 0.0, None) / _HFG0
+        outdoor_ok = w_out <= psy._ws(np.asarray(p["econ_max_dewpoint_c"], dtype=float), pres)
+        out[k] = ((w_supply > w_lim * (1 + 1e-6)) & outdoor_ok).sum(axis=-1)
+    return out

@@ -49,6 +49,10 @@ __all__ = [
     "electrical_loss_fraction",
     "electrical_loss_power",
     "facility_power",
+    "genset_fuel_usd_per_mw_yr",
+    "genset_installed_mw_per_it_mw",
+    "genset_test_hours",
+    "redundancy_capex_multiplier",
     "redundancy_factor",
     "transformer_efficiency",
     "ups_efficiency",
@@ -404,3 +408,97 @@ def facility_power(it, mechanical, electrical_losses, other=0.0):
                         ("electrical_losses", electrical_losses), ("other", other)):
         _check(name, value)
     return it + mechanical + electrical_losses + other
+
+
+# ------------------------------------------------------------------ capital and backup
+#: share of facility capex in the electrical plant whose size follows the installed
+#: redundancy (UPS, switchgear, generators, transformers, distribution): ~25 % of a
+#: data-centre project (American Society of Professional Estimators via the U.S. Chamber
+#: C-TEC, reported by Electrical Marketing, Jan 2025; 25-30 % of hard cost, Cortex
+#: Construct 2026)
+ELECTRICAL_CAPEX_SHARE = 0.25
+#: redundancy the facility capex per MW of data/cooling.csv stands for: Cushman &
+#: Wakefield's 2025 US cost guide prices typical new builds, which are concurrently
+#: maintainable with 2N UPS (assumption; Uptime Tier III/IV practice)
+REFERENCE_SCHEME = "2N"
+#: generator nameplate per unit of load it backs: ~125 % of critical load (sizing practice,
+#: physical_facts sect. 4, electricaltrader.com, L)
+GENSET_SIZING = 1.25
+#: exercise/test hours a year at load: NFPA 110 Level 1 monthly exercise (>= 30 min) plus
+#: an annual load test (~4 h): ~10 h, rounded to 12 (assumption)
+GENSET_TEST_H = 12.0
+#: federal cap on maintenance and testing hours of emergency engines (NSPS IIII /
+#: NESHAP ZZZZ, 40 CFR 60.4211(f)): 100 h/yr
+GENSET_FEDERAL_MT_H = 100.0
+#: diesel burned per kWh generated at 75-100 % load: ~0.26-0.28 L/kWh for 2-3 MW
+#: high-speed gensets (manufacturer fuel tables, e.g. Caterpillar 3516; L)
+GENSET_L_PER_KWH = 0.27
+#: diesel price [USD/L]: ~3.8 USD/gal US on-highway diesel 2024 (EIA Gasoline and Diesel
+#: Fuel Update) = 1.0 USD/L
+DIESEL_USD_PER_L = 1.0
+
+
+def redundancy_capex_multiplier(scheme, share=ELECTRICAL_CAPEX_SHARE,
+                                reference=REFERENCE_SCHEME, modules=4):
+    r"""Facility capex of a redundancy scheme relative to the reference design.
+
+    The electrical plant (share :math:`s` of facility capex at the reference scheme)
+    scales with installed capacity; the rest does not:
+
+    .. math:: m = 1 - s + s\,\frac{R(\text{scheme})}{R(\text{reference})}
+
+    With the defaults (s = 0.25, reference 2N): N 0.875, N+1 0.906, 2N 1.0,
+    2(N+1) 1.0625.
+
+    Parameters
+    ----------
+    scheme : str
+        "N", "N+1", "2N" or "2(N+1)".
+    share : float
+        Electrical share of facility capex at the reference scheme, 0-1. [1]
+    reference : str
+        Scheme the base capex stands for.
+    modules : int
+        Units per N group (see :func:`redundancy_factor`).
+
+    Returns
+    -------
+    float
+        [1]
+    """
+    _check("share", share, upper=1.0)
+    ratio = redundancy_factor(scheme, modules) / redundancy_factor(reference, modules)
+    return 1.0 - share + share * ratio
+
+
+def genset_installed_mw_per_it_mw(scheme, modules=4, sizing=GENSET_SIZING):
+    """Backup generator nameplate per MW of IT load for a redundancy scheme. [MW/MW]"""
+    return sizing * redundancy_factor(scheme, modules)
+
+
+def genset_test_hours(total_h_per_yr=np.nan, test_h=GENSET_TEST_H):
+    """Generator run hours a year at load for testing, within the permit's limits. [h]
+
+    The smaller of the testing practice (``test_h``), the federal 100 h maintenance and
+    testing cap and the state's total-hours limit where one applies (Virginia DEQ
+    emergency-generator permits: 500 h/yr including testing; data/regions/states.csv
+    ``genset_total_h_per_yr``). Non-emergency (demand-response) hours are not used:
+    dcplan does not run generators for grid services.
+    """
+    total = np.asarray(total_h_per_yr, dtype=float)
+    total = np.where(np.isfinite(total), total, np.inf)
+    out = np.minimum(np.minimum(test_h, GENSET_FEDERAL_MT_H), total)
+    return float(out) if out.ndim == 0 else out
+
+
+def genset_fuel_usd_per_mw_yr(test_hours, load_mw_per_it_mw=1.0,
+                              l_per_kwh=GENSET_L_PER_KWH, usd_per_l=DIESEL_USD_PER_L):
+    """Annual diesel cost of testing the backup generators, per MW of IT. [USD/MW/yr]
+
+    The site's load (``load_mw_per_it_mw`` per IT MW, about the PUE) runs on the
+    generators for the test hours. E.g. 12 h x 1,000 kW x 0.27 L/kWh x 1.0 USD/L =
+    3,240 USD per MW-year.
+    """
+    _check("test_hours", test_hours)
+    return np.asarray(test_hours, dtype=float) * 1000.0 * load_mw_per_it_mw * l_per_kwh \
+        * usd_per_l

@@ -274,7 +274,7 @@ def interconnect_options(max_grid_kv, headroom_mw, headroom_year, queue_study_yr
             "ic_transformers": var("n", "1", "power transformers installed (N+1)"),
             "ic_capex_usd": var("capex", "USD", "fixed cost of the option (assumption)"),
             "ic_lead_time_yr": var("lead", "year", "large-load study + construction lead time"),
-            "ic_earliest_year": var("year", "1", "first year any MW can energise"),
+            "ic_earliest_year": var("year", "calendar_year", "first year any MW can energise"),
             "ic_phase_mw_per_yr": var("phase", "MW/year", "most MW energised per year"),
         },
         coords={"site": np.arange(kv.size), "option": list(OPTIONS)},
@@ -323,14 +323,3 @@ def permit_year(permit_lead_time_yr, start_year):
     if np.any(lead < 0):
         raise ValueError("permit_lead_time_yr must be >= 0")
     return earliest_year(start_year, permit_lead_time_yr)
-
-
-def genset_nonemergency_hours(virginia):
-    """Non-emergency hours a year backup generators may run (excluding testing). [h/yr]
-
-    Federal NSPS IIII / NESHAP ZZZZ: <= 50 h/yr non-emergency within 100 h/yr of
-    maintenance and testing; Virginia DEQ emergency-generator permits: 500 h/yr total
-    including emergencies and testing, no non-emergency hours beyond testing [5].
-    """
-    out = np.where(np.asarray(_data(virginia), dtype=bool), 0.0, GENSET_FEDERAL_NONEMERGENCY_H)
-    return _like(out, virginia)

@@ -25,6 +25,7 @@ __all__ = [
     "evaporation_l_per_kwh",
     "blowdown",
     "makeup_water",
+    "cycles_from_water_quality",
     "source_water_l",
 ]
 
@@ -128,6 +129,46 @@ def blowdown(evaporation, cycles_of_concentration):
     _check("cycles_of_concentration", cycles_of_concentration, 1.0 + 1e-9)
     _check("evaporation", evaporation, 0.0)
     return _out(evaporation / (cycles_of_concentration - 1.0))
+
+
+#: recirculating-water silica limit [mg/L SiO2] above which silica scale forms; 150 mg/L is
+#: the common limit (EPA WaterSense cooling-tower BMP; ASHRAE Handbook HVAC Applications,
+#: "Water Treatment"): the binding constituent for most US make-up waters
+SILICA_LIMIT_MG_L = 150.0
+#: US median groundwater/surface-water silica ~ 20-30 mg/L (USGS, "Silica in natural
+#: waters"); 30 mg/L gives 5 cycles, the usual planning figure (3-6 in practice)
+DEFAULT_MAKEUP_SILICA_MG_L = 30.0
+
+
+def cycles_from_water_quality(makeup_silica_mg_l=DEFAULT_MAKEUP_SILICA_MG_L,
+                              silica_limit_mg_l=SILICA_LIMIT_MG_L, max_cycles=10.0):
+    r"""Cycles of concentration a tower can run at, from the make-up water's silica.
+
+    Dissolved solids concentrate N times in the recirculating water, so the tower runs at
+    :math:`N = C_{limit} / C_{makeup}`, capped at ``max_cycles`` (other constituents and
+    treatment practice rarely allow more) and at least 1.5.
+
+    Parameters
+    ----------
+    makeup_silica_mg_l : numeric
+        Silica in the make-up water, > 0. [mg/L]
+    silica_limit_mg_l : numeric
+        Highest silica the recirculating water may hold. [mg/L]
+    max_cycles : float
+        Cap. [1]
+
+    Returns
+    -------
+    cycles : numeric
+        [1]
+
+    References
+    ----------
+    .. [1] EPA WaterSense, *Best Management Practices: Cooling Tower Management*
+       (cycles set by the limiting constituent; silica ~150 mg/L).
+    """
+    _check("makeup_silica_mg_l", makeup_silica_mg_l, 1e-6)
+    return _out(np.clip(silica_limit_mg_l / makeup_silica_mg_l, 1.5, max_cycles))
 
 
 def makeup_water(evaporation, cycles_of_concentration, drift=0.0):

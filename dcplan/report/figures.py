@@ -381,7 +381,8 @@ def plot_capacity_vs_target(plan: Plan, ax: Axes | Sequence[Axes] | None = None)
         _target_line(pax, years, target_pflops.to_numpy() / 1e3, "compute target", "target_pflops")
         missing_pf = _var(ds, "shortfall_pflops")
         if missing_pf is not None and float(missing_pf.sum()) > 0:
-            pax.bar(years, missing_pf.to_numpy() / 1e3, bottom=pflops.sum(axis=1).reindex(years, fill_value=0).to_numpy() / 1e3,
+            online_pf = pflops.sum(axis=1).reindex(years, fill_value=0).to_numpy()
+            pax.bar(years, missing_pf.to_numpy() / 1e3, bottom=online_pf / 1e3,
                     width=0.8, color="none", edgecolor=_SHORTFALL_COLOR, hatch="///", label="shortfall",
                     gid="shortfall")
         pax.set_ylabel("dense BF16 compute online [EFLOPS]")

@@ -82,7 +82,8 @@ def _summary_cards(summary: dict) -> str:
         (f"IT capacity {last.get('year', '')}", f"{_fmt(last.get('it_capacity_mw'))} MW"),
         (f"GPUs {last.get('year', '')}", _fmt(last.get("gpus"))),
         ("solve time", f"{_fmt(summary.get('solve_seconds'), 1)} s"),
-        ("audit", f'<span class="{"ok" if ok else "bad"}">{"passed" if ok else "FAILED" if ok is False else "not run"}</span>'),
+        ("audit", f'<span class="{"ok" if ok else "bad"}">'
+                  f'{"passed" if ok else "FAILED" if ok is False else "not run"}</span>'),
     ]
     return '<div class="cards">' + "".join(
         f"<div class=card><b>{value}</b><span>{_esc(label)}</span></div>" for label, value in cards

@@ -177,7 +177,7 @@ def make_inputs(
     def da(values, dims, units, long_name):
         return (dims, np.asarray(values), {"units": units, "long_name": long_name})
 
-    S, C, K, Y, O = "site", "chip", "cooling", "year", "option"
+    S, C, K, Y, OPT = "site", "chip", "cooling", "year", "option"
     ds = xr.Dataset(
         {
             "it_kw_per_gpu": da(it_kw, (C,), "kW", "IT power per GPU"),
@@ -212,11 +212,11 @@ def make_inputs(
             "site_open_usd": da(site_open, (S,), "USD", "fixed cost of opening the site"),
             "facility_capex_usd_per_mw": da(fac_capex, (S, K), "USD/MW", "facility capex per IT MW"),
             "fixed_om_usd_per_mw_yr": da(fixed_om, (K,), "USD/MW/year", "fixed O&M"),
-            "ic_capacity_mw": da(ic_cap, (S, O), "MW", "interconnect option capacity"),
-            "ic_earliest_year": da(ic_first, (S, O), "1", "first year the option energises"),
-            "ic_phase_mw_per_yr": da(ic_phase, (S, O), "MW/year", "MW added per year"),
-            "ic_capex_usd": da(ic_capex, (S, O), "USD", "fixed cost of the option"),
-            "ic_kv": da(ic_kv, (S, O), "kV", "voltage class"),
+            "ic_capacity_mw": da(ic_cap, (S, OPT), "MW", "interconnect option capacity"),
+            "ic_earliest_year": da(ic_first, (S, OPT), "1", "first year the option energises"),
+            "ic_phase_mw_per_yr": da(ic_phase, (S, OPT), "MW/year", "MW added per year"),
+            "ic_capex_usd": da(ic_capex, (S, OPT), "USD", "fixed cost of the option"),
+            "ic_kv": da(ic_kv, (S, OPT), "kV", "voltage class"),
             "target_gpus": da(target_gpus, (C, Y), "GPU", "GPUs that must be online"),
             "target_pflops": da(target_pflops, (Y,), "PFLOPS", "dense PFLOPS that must be online"),
             "target_chip_allowed": da(np.ones(n_c, dtype=bool), (C,), "1", "chips counting toward PFLOPS"),
@@ -230,7 +230,7 @@ def make_inputs(
             C: list(chips),
             K: list(coolings),
             Y: years,
-            O: list(options),
+            OPT: list(options),
             "iso": (S, iso.astype(str)),
             "state": (S, state.astype(str)),
             "lat": (S, lat),
