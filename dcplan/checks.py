@@ -59,6 +59,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "capex_budget_usd": (0.0, 1e15, True),
     "carbon_cap_t": (0.0, 1e13, True),
     "carbon_price_usd_per_t": (0.0, 1e5, True),
+    "weather_distance_km": (0.0, 2.1e4, True),  # half the Earth's circumference
     # lead times [yr]
     "construction_yr": (0.0, 200.0, True),
     "ic_equipment_yr": (0.0, 200.0, True),
@@ -76,6 +77,9 @@ YEARS = (1900, 2200)
 #: variables where +inf means "no limit"
 INF_MEANS_NO_LIMIT = ("capex_budget_usd", "carbon_cap_t", "water_cap_m3_per_yr",
                       "max_build_mw_per_yr")
+#: records the optimiser does not read, where NaN means "not applicable" (also any variable
+#: whose ``long_name`` says "NaN for ...")
+NAN_ALLOWED = ("weather_distance_km",)
 #: bound on any numeric variable without its own entry in BOUNDS
 GENERIC_MAX = 1e15
 #: scalar attributes: (low, high, low_inclusive)
@@ -144,7 +148,9 @@ def check_inputs(ds: xr.Dataset, source: str = "inputs") -> None:
         finite = np.isfinite(values)
         above = finite & (values > high)
         below = finite & ((values < low) if low_inclusive else (values <= low))
-        bad = np.isnan(values) | (np.isinf(values) & ~(inf_ok & (values > 0))) | above | below
+        nan_ok = name in NAN_ALLOWED or "NaN for" in str(var.attrs.get("long_name", ""))
+        bad = ((np.isnan(values) & ~nan_ok) | (np.isinf(values) & ~(inf_ok & (values > 0)))
+               | above | below)
         if not bad.any():
             continue
         cells = np.flatnonzero(bad)
