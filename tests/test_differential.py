@@ -19,7 +19,7 @@ from dcplan.optimize import solve
 from dcplan.testing.synthetic import CHIPS, COOLINGS, OPTIONS, make_inputs
 
 GAP = 1e-7
-EXAMPLES = 60
+EXAMPLES = 100
 
 
 @st.composite

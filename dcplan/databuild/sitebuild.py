@@ -32,6 +32,7 @@ import pandas as pd
 
 from dcplan import sites as site_mod
 from dcplan.errors import DataError, Problem
+from dcplan.physics import grid
 
 log = logging.getLogger(__name__)
 
@@ -487,7 +488,7 @@ def build_states(src: Path) -> pd.DataFrame:
             "water_stress": STATE_WATER_STRESS.get(st, "low"),
             "water_l_per_kwh_source": WATER_L_PER_KWH_SOURCE,
             **permit,
-            "permit_lead_time_yr": max(permit.values()),
+            "permit_lead_time_yr": float(grid.permit_lead_time(**permit)),
             **gen,
         })
     states = pd.DataFrame(rows)

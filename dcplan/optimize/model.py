@@ -38,6 +38,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from dcplan.errors import DataError, Problem
 from dcplan.optimize.registry import FAMILIES
+from dcplan.physics import grid
 
 logger = logging.getLogger(__name__)
 
@@ -537,12 +538,10 @@ def domains(b: Builder) -> Domains:
     ic_start = earliest if on("ic_lead") else np.full(ic_cap.shape, float(first))
     ic_ub = np.full(np.broadcast_shapes(ic_cap.shape, y.shape), np.inf)
     if b.opt.tighten:
-        if on("ic_capacity"):
-            ic_ub = np.minimum(ic_ub, ic_cap)
-        if on("ic_phase"):
-            ic_ub = np.minimum(
-                ic_ub, m.coef("ic_phase_mw_per_yr") * np.maximum(y - ic_start + 1, 0)
-            )
+        # min(capacity, phase x years since the earliest year), 0 before it
+        cap = ic_cap if on("ic_capacity") else np.full(ic_cap.shape, np.inf)
+        phase = m.coef("ic_phase_mw_per_yr") if on("ic_phase") else np.full(ic_cap.shape, 1e30)
+        ic_ub = grid.energisable_mw(m.years, ic_start[..., 0], cap[..., 0], phase[..., 0])
     ic_ok = (ic_cap > 0) & (ic_ub > 0) & ((y >= ic_start) if not elastic else True)
 
     penalty = float(m.inputs.attrs.get("shortfall_penalty_usd_per_gpu", 0) or 0)
