@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -274,8 +275,10 @@ def write_report(plan: Plan, out_dir: str | Path) -> Path:
         # mkdtemp makes the folder private (0700); a report is meant to be shared.
         tmp.chmod(0o755)
         for spec in FIGURES:
-            fig = spec.draw(plan)
-            png = _png(fig)
+            # names come from users: "$" in a site name is text, never TeX to parse
+            with matplotlib.rc_context({"text.parse_math": False}):
+                fig = spec.draw(plan)
+                png = _png(fig)
             (tmp / f"{spec.name}.png").write_bytes(png)
             figures[spec.name] = png
         (tmp / "index.html").write_text(render_html(plan, figures), encoding="utf-8")
