@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import TINY_STUDY
 from typer.testing import CliRunner
 
 from dcplan import atomic
@@ -29,17 +30,7 @@ from dcplan.errors import OutputError
 PROJECT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
-STUDY = {
-    "name": "safety tiny",
-    "horizon": {"first_year": 2026, "last_year": 2030},
-    "fleet": {"gpus": [{"year": 2030, "chip": "h100_sxm", "gpus": 5000}]},
-    "sites": {"inline": [
-        {"site_id": "ashburn", "lat": 39.04, "lon": -77.49},
-        {"site_id": "abilene", "lat": 32.45, "lon": -99.73},
-    ]},
-    "cooling": {"allowed": ["air_chiller", "dlc_dry"]},
-    "solver": {"time_limit_s": "60 s"},
-}
+STUDY = dict(TINY_STUDY, name="safety tiny")
 
 
 def _env(**extra) -> dict:

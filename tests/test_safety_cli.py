@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import TINY_STUDY
 from typer.testing import CliRunner
 
 from dcplan.cli import _safe, app
@@ -19,17 +20,7 @@ from dcplan.cli import _safe, app
 PROJECT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
-STUDY = {
-    "name": "cli safety",
-    "horizon": {"first_year": 2026, "last_year": 2030},
-    "fleet": {"gpus": [{"year": 2030, "chip": "h100_sxm", "gpus": 5000}]},
-    "sites": {"inline": [
-        {"site_id": "ashburn", "lat": 39.04, "lon": -77.49},
-        {"site_id": "abilene", "lat": 32.45, "lon": -99.73},
-    ]},
-    "cooling": {"allowed": ["air_chiller", "dlc_dry"]},
-    "solver": {"time_limit_s": "60 s"},
-}
+STUDY = dict(TINY_STUDY, name="cli safety")
 
 
 def _write(tmp_path: Path, study: dict, name: str = "s.yaml") -> Path:

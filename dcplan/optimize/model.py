@@ -368,6 +368,14 @@ def shift(pos: np.ndarray, lag) -> np.ndarray:
     return out
 
 
+def add_monotone(b: Builder, name: str, dims: tuple[str, ...], pos: np.ndarray) -> None:
+    """Rows ``x_t >= x_{t-1}`` for a cumulative variable family (where both years exist)."""
+    prev = shift(pos, 1)
+    r = b.m.add_rows(name, dims, (pos >= 0) & (prev >= 0), "ge", 0.0)
+    b.m.terms(r, pos, 1.0)
+    b.m.terms(r, prev, -1.0)
+
+
 def _next_year(pos: np.ndarray) -> np.ndarray:
     """``pos`` of year t+1 at year t (-1 in the last year)."""
     out = np.full(pos.shape, -1, dtype=np.int64)
@@ -644,16 +652,7 @@ def add_it_capacity(b: Builder) -> None:
         m.terms(r, c.gpus, m.coef("it_kw_per_gpu"))  # kW/GPU = MW per kGPU
         m.terms(r, c.it_blocks, -d.block_mw)
     if b.on("it_monotone"):
-        prev = shift(c.it_blocks, 1)
-        r = m.add_rows(
-            "it_blocks_monotone",
-            ("site", "cooling", "year"),
-            (c.it_blocks >= 0) & (prev >= 0),
-            "ge",
-            0.0,
-        )
-        m.terms(r, c.it_blocks, 1.0)
-        m.terms(r, prev, -1.0)
+        add_monotone(b, "it_blocks_monotone", ("site", "cooling", "year"), c.it_blocks)
 
 
 def fleet_rounding_need(b: Builder) -> list[tuple[tuple[int, ...], int, float]]:
@@ -778,10 +777,7 @@ def add_site_open(b: Builder) -> None:
     r = m.add_rows("site_open_capacity", ("site", "year"), has, "le", 0.0)
     m.terms(r, c.it_blocks, d.block_mw)
     m.terms(r, c.site_active, -big)
-    prev = shift(c.site_active, 1)
-    r = m.add_rows("site_active_monotone", ("site", "year"), prev >= 0, "ge", 0.0)
-    m.terms(r, c.site_active, 1.0)
-    m.terms(r, prev, -1.0)
+    add_monotone(b, "site_active_monotone", ("site", "year"), c.site_active)
 
 
 def _last(pos: np.ndarray) -> np.ndarray:
@@ -832,26 +828,13 @@ def add_interconnect(b: Builder) -> None:
         m.terms(r, c.ic_mw, 1.0)
         m.terms(r, prev, -1.0)
     if b.on("ic_monotone"):
-        r = m.add_rows(
-            "ic_mw_monotone", ("site", "option", "year"), (c.ic_mw >= 0) & (prev >= 0), "ge", 0.0
-        )
-        m.terms(r, c.ic_mw, 1.0)
-        m.terms(r, prev, -1.0)
+        add_monotone(b, "ic_mw_monotone", ("site", "option", "year"), c.ic_mw)
     if b.on("ic_capacity"):
         r = m.add_rows("ic_capacity_max", ("site", "option", "year"), c.ic_mw >= 0, "le", 0.0)
         m.terms(r, c.ic_mw, 1.0)
         m.terms(r, c.ic_active, -m.coef("ic_capacity_mw"))
     if b.on("ic_choice"):
-        prev_a = shift(c.ic_active, 1)
-        r = m.add_rows(
-            "ic_active_monotone",
-            ("site", "option", "year"),
-            (c.ic_active >= 0) & (prev_a >= 0),
-            "ge",
-            0.0,
-        )
-        m.terms(r, c.ic_active, 1.0)
-        m.terms(r, prev_a, -1.0)
+        add_monotone(b, "ic_active_monotone", ("site", "option", "year"), c.ic_active)
         link = b.on("site_open")
         has = (_last(c.ic_active) >= 0).any(axis=3, keepdims=True)
         r = m.add_rows("ic_choice_max", ("site",), has, "le", 0.0 if link else 1.0)
