@@ -161,16 +161,10 @@ def check_study(study: Study) -> None:
     Raises the same :class:`SpecError` a run raises for chips that fit no allowed cooling
     technology, and for bad chip or cooling overrides.
     """
-    from dcplan.physics import racks
 
     chips = chip_table(study)
     cooling = cooling_table(study)
-    compatible = racks.compatible(
-        chips["rack_kw"].to_numpy(float)[:, None],
-        chips["air_coolable"].to_numpy(bool)[:, None],
-        cooling["max_rack_kw"].to_numpy(float)[None, :],
-        cooling["air_cooled_it"].to_numpy(bool)[None, :],
-    )
+    compatible = _compatible(chips, cooling)
     _check_placeable(chips, cooling, np.asarray(compatible, bool))
 
 
@@ -327,7 +321,7 @@ def facility_coefficients(
     """PUE, WUE and per-GPU facility energy, peak and water for every site, chip and cooling."""
     from dcplan.physics import chips as chip_physics
     from dcplan.physics import cooling as cooling_physics
-    from dcplan.physics import electrical, racks
+    from dcplan.physics import electrical
 
     chip_ids = list(chips.index)
     techs = list(cooling.index)
@@ -407,12 +401,7 @@ def facility_coefficients(
     fleet_elec_peak = float((weights * elec_peak).sum())
     pue_peak = 1.0 + mech_max + fleet_elec_peak + other
 
-    compatible = racks.compatible(
-        chips["rack_kw"].to_numpy(float)[:, None],
-        chips["air_coolable"].to_numpy(bool)[:, None],
-        cooling["max_rack_kw"].to_numpy(float)[None, :],
-        cooling["air_cooled_it"].to_numpy(bool)[None, :],
-    )
+    compatible = _compatible(chips, cooling)
 
     _check_placeable(chips, cooling, np.asarray(compatible, bool))
 
@@ -458,6 +447,18 @@ def facility_coefficients(
         ds["water_l_per_kwh_hourly"] = (("site", "cooling", "hour"), water_np,
                                         {"units": "L/kWh", "long_name": "hourly on-site water per IT energy"})
     return ds
+
+
+def _compatible(chips: pd.DataFrame, cooling: pd.DataFrame) -> np.ndarray:
+    """(chip, cooling) pairs whose racks the cooling can take (:func:`physics.racks.compatible`)."""
+    from dcplan.physics import racks
+
+    return np.asarray(racks.compatible(
+        chips["rack_kw"].to_numpy(float)[:, None],
+        chips["air_coolable"].to_numpy(bool)[:, None],
+        cooling["max_rack_kw"].to_numpy(float)[None, :],
+        cooling["air_cooled_it"].to_numpy(bool)[None, :],
+    ), bool)
 
 
 def _check_placeable(chips: pd.DataFrame, cooling: pd.DataFrame, compatible: np.ndarray) -> None:
@@ -532,14 +533,15 @@ def construction_coefficients(study: Study, sites, cooling: pd.DataFrame) -> xr.
 
     The hall is built once the permit is in hand, so IT comes online
     ``ceil(permit lead + construction)`` years after the study starts (one rounding, so that
-    a 1-year permit and an 18-month build give 3 years, not 2 + 2); power must also be
+    a 1.5-year permit and an 18-month build give 3 years, not 2 + 2); power must also be
     energised by then, which the interconnect options govern.
     """
+    from dcplan.physics import grid
+
     months = np.array([study.construction.by_cooling.get(k, study.construction.first_block_months)
                        for k in cooling.index], dtype=float)
     lead = sites["permit_lead_time_yr"].to_numpy(float)[:, None] + months[None, :] / 12.0
-    first = study.horizon.first_year
-    earliest = first + np.ceil(lead - 1e-9).astype(int)
+    earliest = grid.earliest_year(study.horizon.first_year, lead)
     return xr.Dataset(
         {
             "construction_yr": (("cooling",), months / 12.0,
