@@ -62,6 +62,13 @@ DUAL_COLUMNS = ["family", "constraint", "year", "dual", "usd_per_unit", "where",
                 "meaning", "actionable"]
 
 
+def _levers():
+    """dcplan.optimize.levers_power (imported late: the optimize package imports this module)."""
+    from dcplan.optimize import levers_power
+
+    return levers_power
+
+
 # ----------------------------------------------------------------------------- flows
 def _in(ds: xr.Dataset, name: str) -> xr.DataArray:
     return ds[f"in_{name}"]
@@ -143,7 +150,7 @@ def npv_usd(ds: xr.Dataset) -> float:
         per_pf = penalty / float(pflops.min()) if bool(pflops.notnull().any()) else penalty
         total += float((ds["shortfall_gpus"].sum("chip") * df).sum()) * penalty
         total += float((ds["shortfall_pflops"] * df).sum()) * per_pf
-    return total
+    return total + _levers().power_npv_usd(ds)
 
 
 def duals_to_dataset(table: pd.DataFrame) -> xr.Dataset:
@@ -321,8 +328,9 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
         a.check("site_count", "sites_min", n_open, lo, "ge", 0.5)
         a.check("site_count", "sites_max", n_open, hi, "le", 0.5)
     flows = compute_flows(ds)
-    if "facility_peak" not in skip:
-        a.check("facility_peak", "facility_peak_max", flows["facility_peak_mw"], ds["interconnect_mw"], "le")
+    if "facility_peak" not in skip:  # grid MW, plus flexible and bridge MW where the levers are on
+        a.check("facility_peak", "facility_peak_max", flows["facility_peak_mw"],
+                ds["interconnect_mw"] + _levers().power_supply_mw(ds), "le")
     icm = ds["interconnect_option_mw"]
     sel = ds["interconnect_option"].astype(bool)
     ic_on = ds["interconnect_active"].astype(bool)
@@ -346,14 +354,17 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     if "water_cap" not in skip:
         a.check("water_cap", "water_cap_max", flows["water_m3"], _in(ds, "water_cap_m3_per_yr"), "le", 1.0)
     if "capex_budget" not in skip:
-        a.check("capex_budget", "capex_budget_max", flows["capex_usd"].sum("site"), _in(ds, "capex_budget_usd"),
+        a.check("capex_budget", "capex_budget_max",
+                flows["capex_usd"].sum("site") + _levers().capex_cash_usd(ds), _in(ds, "capex_budget_usd"),
                 "le", 1.0)
     if "carbon_cap" not in skip:
-        a.check("carbon_cap", "carbon_cap_max", flows["co2_t"].sum("site"), _in(ds, "carbon_cap_t"), "le", 1e-3)
+        a.check("carbon_cap", "carbon_cap_max", flows["co2_t"].sum("site") + _levers().carbon_delta_t(ds),
+                _in(ds, "carbon_cap_t"), "le", 1e-3)
     share = float(attrs.get("max_iso_share", 1.0) or 1.0)
     if "iso_share" not in skip and 0 < share < 1 and "iso" in ds.coords:
         by_iso = total_it.groupby(ds["iso"].rename("iso_region")).sum()
         a.check("iso_share", "iso_share_max", by_iso, share * total_it.sum("site"), "le")
+    _levers().audit_power(a, ds, skip)
     # stored outputs agree with what they are derived from
     for name, value in flows.items():
         atol = 1.0 if name.endswith(("_usd", "_m3")) else 1e-3
@@ -446,6 +457,7 @@ class Plan:
         ds.attrs = attrs
         for name, value in {**compute_flows(ds), **capex_parts(ds)}.items():
             ds[name] = value.transpose(*OUTPUTS[name][0])
+        _levers().add_power_outputs(ds, sm, x)
         by_site, fleet = levelised_cost(ds)
         ds["levelised_usd_per_gpu_hour"] = by_site
         ds.attrs["levelised_usd_per_gpu_hour"] = fleet
