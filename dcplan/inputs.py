@@ -767,10 +767,10 @@ def build_inputs(
             "sites_limit_rule": _limit_rule(study),
         }
     )
-    from dcplan.optimize.levers_power import power_inputs
+    from dcplan.power_plan import power_inputs
 
-    ds = ds.merge(power_inputs(study, sites, chips, ds).assign_coords(site=site_ids)
-                  if ds.sizes else ds)  # time-to-power levers the study turns on (or nothing)
+    # the time-to-power levers the study turns on (nothing when none is)
+    ds = ds.merge(power_inputs(study, sites, chips, ds, _state_column).assign_coords(site=site_ids))
     _check_finite(ds)
     progress("inputs", {"phase": "inputs", "done": True, "detail": f"{len(site_ids)} sites"})
     return ds

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from dcplan import power_plan
+
 logger = logging.getLogger(__name__)
 
 ENGINE = "netcdf4"
@@ -60,13 +62,6 @@ _INPUT_DEFAULT_UNITS = {"compatible": "1", "target_chip_allowed": "1"}
 #: :func:`dcplan.optimize.duals.shadow_price_table` and stored in the plan
 DUAL_COLUMNS = ["family", "constraint", "year", "dual", "usd_per_unit", "where", "unit", "binding",
                 "meaning", "actionable"]
-
-
-def _levers():
-    """dcplan.optimize.levers_power (imported late: the optimize package imports this module)."""
-    from dcplan.optimize import levers_power
-
-    return levers_power
 
 
 # ----------------------------------------------------------------------------- flows
@@ -150,7 +145,7 @@ def npv_usd(ds: xr.Dataset) -> float:
         per_pf = penalty / float(pflops.min()) if bool(pflops.notnull().any()) else penalty
         total += float((ds["shortfall_gpus"].sum("chip") * df).sum()) * penalty
         total += float((ds["shortfall_pflops"] * df).sum()) * per_pf
-    return total + _levers().power_npv_usd(ds)
+    return total + power_plan.power_npv_usd(ds)
 
 
 def duals_to_dataset(table: pd.DataFrame) -> xr.Dataset:
@@ -330,7 +325,7 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     flows = compute_flows(ds)
     if "facility_peak" not in skip:  # grid MW, plus flexible and bridge MW where the levers are on
         a.check("facility_peak", "facility_peak_max", flows["facility_peak_mw"],
-                ds["interconnect_mw"] + _levers().power_supply_mw(ds), "le")
+                ds["interconnect_mw"] + power_plan.power_supply_mw(ds), "le")
     icm = ds["interconnect_option_mw"]
     sel = ds["interconnect_option"].astype(bool)
     ic_on = ds["interconnect_active"].astype(bool)
@@ -355,16 +350,16 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
         a.check("water_cap", "water_cap_max", flows["water_m3"], _in(ds, "water_cap_m3_per_yr"), "le", 1.0)
     if "capex_budget" not in skip:
         a.check("capex_budget", "capex_budget_max",
-                flows["capex_usd"].sum("site") + _levers().capex_cash_usd(ds), _in(ds, "capex_budget_usd"),
+                flows["capex_usd"].sum("site") + power_plan.capex_cash_usd(ds), _in(ds, "capex_budget_usd"),
                 "le", 1.0)
     if "carbon_cap" not in skip:
-        a.check("carbon_cap", "carbon_cap_max", flows["co2_t"].sum("site") + _levers().carbon_delta_t(ds),
+        a.check("carbon_cap", "carbon_cap_max", flows["co2_t"].sum("site") + power_plan.carbon_delta_t(ds),
                 _in(ds, "carbon_cap_t"), "le", 1e-3)
     share = float(attrs.get("max_iso_share", 1.0) or 1.0)
     if "iso_share" not in skip and 0 < share < 1 and "iso" in ds.coords:
         by_iso = total_it.groupby(ds["iso"].rename("iso_region")).sum()
         a.check("iso_share", "iso_share_max", by_iso, share * total_it.sum("site"), "le")
-    _levers().audit_power(a, ds, skip)
+    power_plan.audit_power(a, ds, skip)
     # stored outputs agree with what they are derived from
     for name, value in flows.items():
         atol = 1.0 if name.endswith(("_usd", "_m3")) else 1e-3
@@ -457,7 +452,7 @@ class Plan:
         ds.attrs = attrs
         for name, value in {**compute_flows(ds), **capex_parts(ds)}.items():
             ds[name] = value.transpose(*OUTPUTS[name][0])
-        _levers().add_power_outputs(ds, sm, x)
+        power_plan.add_power_outputs(ds, sm, x)
         by_site, fleet = levelised_cost(ds)
         ds["levelised_usd_per_gpu_hour"] = by_site
         ds.attrs["levelised_usd_per_gpu_hour"] = fleet
