@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 import yaml
 
 from dcplan.inputs import build_inputs
@@ -104,6 +105,7 @@ def test_without_the_power_section_the_model_is_unchanged(project_dir, name):
     off = build_inputs(_study(project_dir, name, power=False))
     on = build_inputs(_study(project_dir, name))
     assert set(off.data_vars) < set(on.data_vars)
+    xr.testing.assert_identical(off, on[list(off.data_vars)].assign_attrs(off.attrs))
     base = build_model(off)
     # the lever inputs dropped again: the same columns, rows, matrix and costs
     same = build_model(on[list(off.data_vars)].assign_attrs(on.attrs))
