@@ -767,6 +767,9 @@ def build_inputs(
             "sites_limit_rule": _limit_rule(study),
         }
     )
+    from dcplan.optimize.levers_fleet import lever_inputs
+
+    ds = lever_inputs(study, ds)  # the fleet levers the study turns on (none: unchanged)
     _check_finite(ds)
     progress("inputs", {"phase": "inputs", "done": True, "detail": f"{len(site_ids)} sites"})
     return ds

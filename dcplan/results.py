@@ -143,7 +143,9 @@ def npv_usd(ds: xr.Dataset) -> float:
         per_pf = penalty / float(pflops.min()) if bool(pflops.notnull().any()) else penalty
         total += float((ds["shortfall_gpus"].sum("chip") * df).sum()) * penalty
         total += float((ds["shortfall_pflops"] * df).sum()) * per_pf
-    return total
+    from dcplan.optimize import levers_fleet
+
+    return total + levers_fleet.cost_usd(ds)
 
 
 def duals_to_dataset(table: pd.DataFrame) -> xr.Dataset:
@@ -354,6 +356,9 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     if "iso_share" not in skip and 0 < share < 1 and "iso" in ds.coords:
         by_iso = total_it.groupby(ds["iso"].rename("iso_region")).sum()
         a.check("iso_share", "iso_share_max", by_iso, share * total_it.sum("site"), "le")
+    from dcplan.optimize import levers_fleet
+
+    levers_fleet.audit_fleet(a, ds, skip)  # the fleet levers' rows, where the study has them
     # stored outputs agree with what they are derived from
     for name, value in flows.items():
         atol = 1.0 if name.endswith(("_usd", "_m3")) else 1e-3
@@ -450,6 +455,9 @@ class Plan:
         ds["levelised_usd_per_gpu_hour"] = by_site
         ds.attrs["levelised_usd_per_gpu_hour"] = fleet
         _stamp(ds)
+        from dcplan.optimize import levers_fleet
+
+        ds = levers_fleet.plan_outputs(sm, x, ds)  # fleet levers the study turned on (if any)
         return cls(ds)
 
     @property
@@ -634,7 +642,7 @@ class Plan:
         verdict = self._audit or self.audit()
         years = self.summary().reset_index()
         keys = ("status", "objective_usd", "dual_bound_usd", "bound_source", "mip_gap", "capital_cost_method",
-                "levelised_usd_per_gpu_hour", "solve_seconds",
+                "levelised_usd_per_gpu_hour", "usd_per_delivered_gpu_hour", "solve_seconds",
                 "start_seconds", "build_seconds",
                 "handoff_seconds", "mip_rel_gap", "time_limit_s", "threads", "seed", "n_columns", "n_rows",
                 "n_nonzeros")
