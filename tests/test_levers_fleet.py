@@ -37,8 +37,8 @@ def _off(study):
     return study.model_copy(update={"fleet_levers": FleetLevers()})
 
 
-def _solve(ds, **kw) -> Plan:
-    return solve(ds, mip_rel_gap=GAP, time_limit_s=120, shadow_prices=False, **kw)
+def _solve(ds, gap=GAP, **kw) -> Plan:
+    return solve(ds, mip_rel_gap=gap, time_limit_s=120, shadow_prices=False, **kw)
 
 
 def _broken(plan: Plan, family: str) -> set:
@@ -58,7 +58,8 @@ def supply():
 def cluster():
     study = _study("training_cluster")
     ds = build_inputs(study)
-    return study, ds, _solve(ds), _solve(ds, skip=("training_cluster",))
+    gap = study.solver.mip_rel_gap
+    return study, ds, _solve(ds, gap), _solve(ds, gap, skip=("training_cluster",))
 
 
 @pytest.fixture(scope="module")

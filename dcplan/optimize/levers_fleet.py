@@ -520,6 +520,8 @@ def delay_curve(study: Study, shifts=None, *, base=None, time_limit_s=None, mip_
         if progress is not None:
             progress("delay", {"phase": "delay", "detail": f"targets {shift:+d} yr: "
                                f"{plan.objective_usd / 1e9:,.2f} bn USD"})
+    if progress is not None:
+        progress("delay", {"phase": "delay", "done": True, "detail": f"{len(shifts)} solves"})
     return xr.Dataset(
         {"delay_npv_usd": ("delay_shift", np.asarray(npv, float),
                            {"units": "USD", "long_name": "net present cost with the target years shifted"}),
