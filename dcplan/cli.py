@@ -575,7 +575,8 @@ def sweep(
             raise SpecError([Problem("--workers", f"{workers} worker processes", "give 1 or more")])
         base = load_study(study)
         cases = (vary_scenarios(base, parse_vary(vary)) if vary else read_scenarios(scenarios, base))
-        check_output_dir(out, overwrite=overwrite, protect=study_paths(base))
+        protect = [scenarios] if scenarios is not None else []
+        check_output_dir(out, overwrite=overwrite, protect=[*study_paths(base), *protect])
     except (SpecError, DataError, OutputError, ValueError) as exc:
         raise _fail_input(exc) from None
     report_failure = None
@@ -583,7 +584,8 @@ def sweep(
         with _interruptible("the sweep", kept="finished scenarios are kept; rerun to resume"), \
                 _sweep_progress(quiet) as progress:
             table = run_sweep(base, scenarios=cases, out=out, workers=workers, scheduler=scheduler,
-                              progress=progress, report=report, overwrite=overwrite, fresh=fresh)
+                              progress=progress, report=report, overwrite=overwrite, fresh=fresh,
+                              protect=protect)
     except ReportError as exc:
         table, report_failure = exc.plan, exc
     except (SpecError, DataError, OutputError, ClusterError, ValueError) as exc:

@@ -474,6 +474,7 @@ def run_sweep(
     report: bool = True,
     overwrite: bool = False,
     fresh: bool = False,
+    protect: Sequence[str | Path] = (),
 ) -> pd.DataFrame:
     """Solve every scenario not yet finished in ``out`` on Dask and tabulate them all.
 
@@ -501,6 +502,8 @@ def run_sweep(
     report : also write ``out/report/index.html`` (:func:`dcplan.report.sweep.write_sweep_report`)
     overwrite : replace ``out`` even if it is a folder dcplan did not write
     fresh : solve every scenario again, even those ``out`` holds finished
+    protect : further files ``out`` must not hold (e.g. the scenarios file), beside the
+        files the study reads
 
     Returns
     -------
@@ -533,7 +536,7 @@ def run_sweep(
         raise SpecError([Problem("run_sweep", "no scenarios to solve", "give at least one scenario")])
     progress = progress or (lambda event, info=None: None)
     out = Path(out)
-    protect = study_paths(base)
+    protect = [*study_paths(base), *(Path(p) for p in protect)]
     _prepare_folder(out, overwrite, protect)
     with output_lock(out):
         check_output_dir(out, overwrite=overwrite, protect=protect)  # again, under the lock
@@ -848,6 +851,9 @@ def combine_plans(out: str | Path, cases: Sequence[Scenario], records: Mapping[s
                   base: Study) -> xr.Dataset:
     """Every scenario's plan outputs along a ``scenario`` dimension, with units on every variable.
 
+    The outputs are the numeric variables of each ``plan.nc`` except the stored inputs
+    (``in_*``) and shadow prices (``dual_*``), with the units the plan gives them.
+
     Booleans (``site_open``...) become 1.0/0.0 so that a scenario without a plan, or a site
     a scenario does not have, can be NaN. Per-scenario figures and ``status``, ``error``,
     ``overrides_json`` and ``key`` sit along ``scenario`` alone.
@@ -857,12 +863,16 @@ def combine_plans(out: str | Path, cases: Sequence[Scenario], records: Mapping[s
 
     out = Path(out)
     names = [case.name for case in cases]
-    pieces, have = [], []
+    pieces, have, attrs = [], [], {}
     for case in cases:
         if records[case.name].get("status") not in PLAN_STATUSES:
             continue
         with xr.open_dataset(out / case.folder / "plan.nc", engine=ENGINE) as ds:
-            part = ds[[v for v in OUTPUTS if v in ds]].reset_coords(drop=True).load()
+            keep = [v for v in ds.data_vars if not str(v).startswith(("in_", "dual_"))
+                    and ds[v].dtype.kind in "biuf"]
+            part = ds[keep].reset_coords(drop=True).load()
+        for name in keep:
+            attrs.setdefault(name, {k: part[name].attrs[k] for k in ("units", "long_name") if k in part[name].attrs})
         pieces.append(part.astype(float))
         have.append(case.name)
     if pieces:
@@ -871,8 +881,8 @@ def combine_plans(out: str | Path, cases: Sequence[Scenario], records: Mapping[s
     else:
         combined = xr.Dataset(coords={"scenario": names})
     for name in combined.data_vars:
-        units, long_name = OUTPUTS[name][1:]
-        combined[name].attrs = {"units": units, "long_name": long_name}
+        known = OUTPUTS.get(name, (None, "1", str(name).replace("_", " ")))
+        combined[name].attrs = {"units": known[1], "long_name": known[2], **attrs.get(name, {})}
     figures = {k: [records[n].get(k) for n in names] for k in SCENARIO_FIGURES}
     figures["fleet_levelised_usd_per_gpu_hour"] = [records[n].get("levelised_usd_per_gpu_hour") for n in names]
     for name, (units, long_name) in SCENARIO_FIGURES.items():

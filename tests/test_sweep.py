@@ -186,6 +186,31 @@ def test_cli_refuses_vary_with_scenarios_and_bad_cluster_options(study_file, tmp
     assert not out.exists()
 
 
+def test_the_scenarios_files_in_the_docs_read_as_documented(tmp_path):
+    import re
+
+    page = (PROJECT / "docs" / "sweeps.md").read_text(encoding="utf-8")
+    yaml_text = re.findall(r"```yaml\n(.*?)```", page, flags=re.S)[0]
+    csv_text = re.findall(r"```text\n(name,.*?)```", page, flags=re.S)[0]
+    base = load_study("training_campus")
+    from_yaml = read_scenarios(_file(tmp_path, "s.yaml", yaml_text), base)
+    from_csv = read_scenarios(_file(tmp_path, "s.csv", csv_text), base)
+    assert [c.name for c in from_yaml] == ["base", "big_blocks", "carbon_price", "fewer_sites"]
+    assert [c.name for c in from_csv] == ["base", "big_blocks", "carbon_price"]
+    assert [c.key for c in from_csv] == [c.key for c in from_yaml[:3]]  # the same three studies
+    assert from_yaml[3].study.limits.max_sites == 4
+
+
+def test_the_sweep_folder_may_not_hold_the_scenarios_file(study_file, tmp_path):
+    out = tmp_path / "sw"
+    out.mkdir()
+    scen = _file(out, "s.yaml", SCENARIOS_YAML)
+    result = runner.invoke(app, ["sweep", str(study_file), "--scenarios", str(scen), "--out", str(out),
+                                 "--overwrite"])
+    assert result.exit_code == 1 and "an input of this study" in " ".join(result.output.split())
+    assert scen.read_text() == SCENARIOS_YAML
+
+
 # ------------------------------------------------------------------ atomic scenario folders
 KILLED_WRITE = textwrap.dedent("""
     import sys
