@@ -544,6 +544,102 @@ class Power(Strict):
     flexible_interconnection: FlexibleInterconnection | None = None
     bridge: BridgePower | None = None
     smoothing: PowerSmoothing | None = None
+# --------------------------------------------------------------------------- fleet levers
+class SupplyChain(Strict):
+    """Supply shared by the whole fleet: large power transformers and chip deliveries.
+
+    Off unless a cap is given. Transformers (units >= 100 MVA, DOE's definition of a large
+    power transformer) ordered in a year arrive ``grid.transformer_lead_weeks`` later; the
+    cap is on orders per year, so when it binds the later options wait for a slot.
+    """
+
+    transformers_per_year: Annotated[float, Field(ge=0, le=5000)] | None = Field(
+        None, description="large power transformers the fleet can order per year (null = no cap; "
+        "the whole US took ~754 in 2019, DOE 2024)"
+    )
+    transformers_on_order: Annotated[float, Field(ge=0, le=5000)] = Field(
+        0.0, description="transformers already ordered before the first year (arrive within "
+        "one lead time)"
+    )
+    chip_gpus_per_year: dict[ChipId, GPUCount] = Field(
+        default_factory=dict, description="GPUs of a chip the fleet can take delivery of per "
+        "year (a study figure: vendors publish no allocation)"
+    )
+
+
+class TrainingCluster(Strict):
+    """A training cluster: ``gpus`` of ``chip`` online together at one site from ``year`` on."""
+
+    chip: ChipId = Field(description="chip of the cluster")
+    gpus: GPUCount = Field(description="GPUs the cluster needs [GPU]")
+    year: Year = Field(description="year from which the cluster must be online")
+    multi_site: bool = Field(
+        False, description="allow the cluster to span sites, paying for the inter-site "
+        "bandwidth of the GPUs outside its home site"
+    )
+    intersite_usd_per_gpu_year: USDPerGPU | None = Field(
+        None, description="inter-site bandwidth cost per GPU outside the home site per year "
+        "(default: 10 Gbps per GPU x 1,000 USD per Gbps-year, an assumption)"
+    )
+
+
+class DeliveredTarget(Strict):
+    """At least ``gpu_hours`` of delivered GPU-hours of a workload in ``year`` and after."""
+
+    year: Year = Field(description="year from which the target holds")
+    workload: Literal["training", "inference"] = Field(description="workload the hours serve")
+    gpu_hours: Annotated[float, Field(gt=0, le=1e13)] = Field(
+        description="GPU-hours delivered per year [GPU-h]"
+    )
+
+
+class DeliveredCompute(Strict):
+    """Targets stated as GPU-hours delivered at a utilisation by workload."""
+
+    targets: list[DeliveredTarget] = Field(default_factory=list)
+    training_utilisation: Fraction = Field(
+        0.90, description="share of online hours a training GPU delivers (Llama 3 405B: >90 % "
+        "effective training time)"
+    )
+    inference_utilisation: Fraction = Field(
+        0.50, description="share of online hours an inference GPU delivers (LBNL 2024 implies "
+        "~50 % average-to-capacity use; an assumption for inference)"
+    )
+
+    @model_validator(mode="after")
+    def _positive_utilisation(self):
+        for name in ("training_utilisation", "inference_utilisation"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be above 0 (a GPU that delivers nothing meets no "
+                                 "target)")
+        return self
+
+
+class ValueOfDelay(Strict):
+    """Re-solve with every target year shifted, to draw the cost-versus-speed curve."""
+
+    shifts_yr: list[Annotated[int, Field(ge=-5, le=5)]] = Field(
+        default_factory=list, description="target-year shifts to solve (e.g. [-1, 1]); "
+        "empty = no curve"
+    )
+
+
+class FleetLevers(Strict):
+    """Fleet levers of time to power; each is off until the study turns it on."""
+
+    supply_chain: SupplyChain = Field(default_factory=SupplyChain)
+    training_clusters: list[TrainingCluster] = Field(default_factory=list)
+    delivered_compute: DeliveredCompute = Field(default_factory=DeliveredCompute)
+    value_of_delay: ValueOfDelay = Field(default_factory=ValueOfDelay)
+
+    @model_validator(mode="after")
+    def _one_cluster_per_chip(self):
+        chips = [c.chip for c in self.training_clusters]
+        dupes = sorted({c for c in chips if chips.count(c) > 1})
+        if dupes:
+            raise ValueError(f"more than one training cluster of {dupes}; give one cluster per "
+                             "chip (the largest)")
+        return self
 
 
 class Solver(Strict):
@@ -578,12 +674,14 @@ class Study(Strict):
     construction: Construction = Field(default_factory=Construction)
     limits: Limits = Field(default_factory=Limits)
     power: Power = Field(default_factory=Power)
+    fleet_levers: FleetLevers = Field(default_factory=FleetLevers)
     solver: Solver = Field(default_factory=Solver)
 
     @model_validator(mode="after")
     def _targets_in_horizon(self):
         years = range(self.horizon.first_year, self.horizon.last_year + 1)
-        bad = [t.year for t in [*self.fleet.gpus, *self.fleet.compute] if t.year not in years]
+        levers = [*self.fleet_levers.training_clusters, *self.fleet_levers.delivered_compute.targets]
+        bad = [t.year for t in [*self.fleet.gpus, *self.fleet.compute, *levers] if t.year not in years]
         if bad:
             raise ValueError(
                 f"fleet target years {sorted(set(bad))} fall outside the horizon "

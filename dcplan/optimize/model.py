@@ -37,6 +37,7 @@ import xarray as xr
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from dcplan.errors import DataError, Problem
+from dcplan.optimize.levers_fleet import add_fleet_levers
 from dcplan.optimize.levers_power import add_power_levers
 from dcplan.optimize.registry import FAMILIES
 from dcplan.physics import grid
@@ -463,6 +464,7 @@ def build_model(
     add_carbon_cap(b)
     add_iso_share(b)
     add_power_levers(b)
+    add_fleet_levers(b)  # off unless the study turns a fleet lever on
     add_structural_rows(b)
     add_objective(b)
     model = _finish(b)

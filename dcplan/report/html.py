@@ -23,6 +23,7 @@ from dcplan.report.common import (
     cooling_color,
 )
 from dcplan.report.figures import FIGURES, _site_name
+from dcplan.report.levers import fleet_levers_html
 from dcplan.report.power import power_levers_html
 from dcplan.report.tables import (
     SITE_YEAR_COLUMNS,
@@ -234,6 +235,7 @@ def render_html(plan: Plan, figures: dict[str, bytes]) -> str:
         _sites_table(plan),
         _cooling_legend(plan),
         _site_sections(plan),
+        fleet_levers_html(plan),  # empty unless the study turned a fleet lever on
         '<h2 id="assumptions">Assumptions</h2>',
         _assumptions_html(plan),
     ]
