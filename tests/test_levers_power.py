@@ -265,3 +265,13 @@ def test_report_section_states_the_levers_effect_in_numbers(project_dir):
     mw = float(_plan(project_dir, "power_smoothing").dataset["smoothing_mw"].sel(site="abilene_tx").max())
     assert any(f"abilene_tx needs {mw:,.0f} MW" in line for line in smooth)
     assert power_levers_html(_plan(project_dir, "flexible_grid", power=False)) == ""
+
+
+def test_lever_outputs_survive_plan_nc_and_reaudit(project_dir, tmp_path):
+    from dcplan.results import Plan
+
+    plan = _plan(project_dir, "flexible_grid")
+    back = Plan.from_dir(plan.to_dir(tmp_path / "run"))
+    assert back.audit().ok
+    assert back.dataset["flex_mw"].attrs["units"] == "MW"
+    assert float(back.dataset.attrs["power_npv_usd"]) == pytest.approx(plan.dataset.attrs["power_npv_usd"])
