@@ -796,6 +796,35 @@ def load_study(path: str | Path) -> Study:
     return study
 
 
+# ------------------------------------------------------------------------ overrides
+def _set_path(data: dict, dotted: str, value: Any, option: str = "--vary") -> None:
+    node = data
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            msg = f"{option} {dotted}: {part!r} is not a section"
+            raise ValueError(msg)
+    node[parts[-1]] = value
+
+
+def with_overrides(base: Study, values: Mapping[str, Any]) -> Study:
+    """``base`` with the dotted fields of ``values`` replaced, validated again.
+
+    Raises
+    ------
+    SpecError
+        An override names an unknown field or gives a value the field does not accept.
+    """
+    if not values:
+        return base
+    data = base.model_dump(mode="json", exclude_none=True)
+    for key, value in values.items():
+        _set_path(data, key, value, option="--set")
+    study = parse_study(data, f"{base.name} with {dict(values)}")
+    study._base_dir = base._base_dir
+    return study
+
 class _LimitError(yaml.constructor.ConstructorError):
     """A study file that is valid YAML but breaks a limit of study files (with its fix)."""
 

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from dcplan.atomic import atomic_dir, write_text_atomic
-from dcplan.spec import Study, parse_study
+from dcplan.spec import Study, _set_path, parse_study, with_overrides  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +38,6 @@ def parse_vary(items: Sequence[str]) -> dict[str, list[Any]]:
     return grid
 
 
-def _set_path(data: dict, dotted: str, value: Any, option: str = "--vary") -> None:
-    node = data
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            msg = f"{option} {dotted}: {part!r} is not a section"
-            raise ValueError(msg)
-    node[parts[-1]] = value
-
-
 def parse_set(items: Sequence[str]) -> dict[str, Any]:
     """Parse ``["limits.block_mw=40", "solver.mip_rel_gap=0.005"]`` (one value each, YAML)."""
     out: dict[str, Any] = {}
@@ -59,24 +48,6 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
             raise ValueError(msg)
         out[field.strip()] = yaml.safe_load(value)
     return out
-
-
-def with_overrides(base: Study, values: Mapping[str, Any]) -> Study:
-    """``base`` with the dotted fields of ``values`` replaced, validated again.
-
-    Raises
-    ------
-    SpecError
-        An override names an unknown field or gives a value the field does not accept.
-    """
-    if not values:
-        return base
-    data = base.model_dump(mode="json", exclude_none=True)
-    for key, value in values.items():
-        _set_path(data, key, value, option="--set")
-    study = parse_study(data, f"{base.name} with {dict(values)}")
-    study._base_dir = base._base_dir
-    return study
 
 
 def scenarios(base: Study, grid: Mapping[str, list[Any]]) -> list[tuple[dict, Study]]:

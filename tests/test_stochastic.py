@@ -242,9 +242,9 @@ def test_shipped_study_outputs(shipped, tmp_path):
 
 
 def test_shipped_study_report_words_match_the_numbers(shipped, tmp_path):
-    from dcplan.report.stochastic import recourse, shared_decisions
+    from dcplan.report.stochastic import recourse, shared_decisions, write_stochastic_report
 
-    page = shipped.write_report(tmp_path / "report").read_text(encoding="utf-8")
+    page = write_stochastic_report(shipped, tmp_path / "report").read_text(encoding="utf-8")
     shared = shared_decisions(shipped.dataset)
     for site in shared["sites"]:
         assert site["site"] in page

@@ -5,7 +5,7 @@ extensive form of a two-stage program (docs/stochastic.md):
 
 1. one :class:`~dcplan.optimize.model.SitingModel` per scenario, built with
    :func:`~dcplan.optimize.model.build_model` from that scenario's inputs (the study with the
-   scenario's overrides, :func:`dcplan.sweep.with_overrides`);
+   scenario's overrides, :func:`dcplan.spec.with_overrides`);
 2. the scenario matrices side by side (block diagonal) plus non-anticipativity rows
    ``x[s, cell] - x[ref, cell] = 0`` on every *first-stage cell*: site openings and
    interconnect choices (every year, or the first-stage years only), IT blocks,
@@ -99,7 +99,7 @@ def scenario_studies(study) -> list[tuple[str, float, dict, object]]:
         A scenario's overrides name an unknown field or give a value it does not accept;
         the problem names the scenario.
     """
-    from dcplan.sweep import with_overrides
+    from dcplan.spec import with_overrides
 
     if study.uncertainty is None:
         msg = "the study has no uncertainty: section; solve it with dcplan.optimize.solve"
@@ -989,12 +989,6 @@ class StochasticPlan:
             for name, plan in self.plans.items():
                 plan.to_dir(tmp / "scenarios" / name)
         return path
-
-    def write_report(self, out_dir) -> Path:
-        """The stochastic report (:func:`dcplan.report.stochastic.write_stochastic_report`)."""
-        from dcplan.report.stochastic import write_stochastic_report
-
-        return write_stochastic_report(self, out_dir)
 
     def __repr__(self) -> str:
         r = self.result

@@ -150,8 +150,10 @@ def _recourse_html(ds: xr.Dataset) -> str:
         r = recourse(ds, name)
         added = [f"{v:,.0f} MW at {k}" for k, v in r["it_added_mw"].items()]
         gpus = [f"{v:,.0f} {k}" for k, v in r["gpus_added"].items()]
-        text = (f"{name} (probability {r['probability']:.2f}): after the first stage it adds {_join(added)} "
-                f"of IT ({r['it_last_mw']:,.0f} MW in the last year) and buys {_join(gpus)} GPUs")
+        adds = f"adds {_join(added)} of IT" if added else "adds no IT capacity"
+        buys = f"buys {_join(gpus)} GPUs" if gpus else "buys no GPUs"
+        text = (f"{name} (probability {r['probability']:.2f}): after the first stage it {adds} "
+                f"({r['it_last_mw']:,.0f} MW in the last year) and {buys}")
         if r["sites_opened"]:
             text += f"; it opens {_join(r['sites_opened'])}"
         if r["shortfall_gpu_years"] > 0.5:
