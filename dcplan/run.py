@@ -112,7 +112,7 @@ def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
     progress("inputs", {"phase": "inputs", "done": True,
                         "detail": f"{inputs.sizes['site']} sites, {inputs.sizes['chip']} chips"})
     options = study.solver
-    return solve(
+    plan = solve(
         inputs,
         time_limit_s=time_limit_s if time_limit_s is not None else options.time_limit_s,
         mip_rel_gap=mip_rel_gap if mip_rel_gap is not None else options.mip_rel_gap,
@@ -121,6 +121,14 @@ def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
         progress=progress,
         study_yaml=study.to_yaml(),
     )
+    if study.fleet_levers.value_of_delay.shifts_yr:
+        from dcplan.optimize.levers_fleet import delay_curve
+
+        # value of delay: the study solved again with its target years shifted
+        curve = delay_curve(study, base=plan, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                            threads=threads, progress=progress)
+        plan.dataset = plan.dataset.merge(curve, combine_attrs="override")
+    return plan
 
 
 def study_paths(study: Study) -> list[Path]:
