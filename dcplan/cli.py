@@ -380,6 +380,8 @@ def run(
     summary = plan.summary_dict()
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
+    elif not quiet and getattr(plan, "is_stochastic", False):
+        _print_stochastic(plan, summary, out_dir, time.perf_counter() - started)
     elif not quiet:
         _print_summary(plan, summary, out_dir, time.perf_counter() - started)
     if report_failure is not None:
@@ -426,6 +428,30 @@ def _print_summary(plan, summary: dict, out_dir: Path, wall: float) -> None:
             f"[yellow]time limit reached:[/] the plan is feasible and audited but may be up to "
             f"{summary.get('mip_gap', 1.0):.1%} dearer than the best possible; raise --time-limit to close the gap"
         )
+    console.print(f"outputs in {_safe(out_dir)}  ({wall:.1f} s)")
+
+
+def _print_stochastic(plan, summary: dict, out_dir: Path, wall: float) -> None:
+    """Two-stage study: expected cost, VSS, EVPI and each scenario's cost and sites."""
+    console.print(
+        f"\n[bold]{_safe(summary.get('study', ''))}[/]  two-stage, {len(summary['scenarios'])} scenarios  "
+        f"status {summary['status']}  expected cost ${summary['expected_cost_usd'] / 1e9:,.3f} bn  "
+        f"gap {summary.get('mip_gap', 0):.2%}  audit "
+        + ("[green]passed in every scenario[/]" if summary["audit"]["ok"] else "[red]FAILED[/]"))
+    console.print(_safe(summary["vss"]))
+    console.print(_safe(summary["evpi"]))
+    table = Table(title="Scenarios")
+    for column in ("scenario", "probability", "cost [bn USD]", "mean-value plan [bn USD]",
+                   "planned alone [bn USD]", "sites"):
+        table.add_column(column, justify="left" if column in ("scenario", "sites") else "right")
+
+    def bn(value):
+        return "-" if value is None else f"{value / 1e9:,.3f}"
+
+    for name, row in summary["scenarios"].items():
+        table.add_row(_safe(name), f"{row['probability']:.2f}", bn(row["cost_usd"]), bn(row["eev_cost_usd"]),
+                      bn(row["ws_cost_usd"]), _safe(" ".join(row["sites"])))
+    console.print(table)
     console.print(f"outputs in {_safe(out_dir)}  ({wall:.1f} s)")
 
 

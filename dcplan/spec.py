@@ -653,6 +653,67 @@ class Solver(Strict):
     seed: Annotated[int, Field(ge=0)] = 0
 
 
+class Scenario(Strict):
+    """One outcome of the uncertain future: a name, its probability and the fields it changes."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")] = Field(
+        description="short id (letters, digits, '_', '-', '.'), e.g. demand_high")
+    probability: Annotated[float, _quantity("1"), Field(gt=0, le=1)] = Field(
+        description="probability of the scenario (the scenarios' probabilities sum to 1)")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="study fields this scenario changes, as dotted paths (the same as "
+        "`dcplan run --set`), e.g. {grid.transformer_lead_weeks: 200}")
+
+    @field_validator("overrides")
+    @classmethod
+    def _scenario_fields(cls, value):
+        fixed = ("name", "description", "horizon", "sites", "solver", "uncertainty")
+        bad = [k for k in value if k.split(".")[0] in fixed and not k.startswith("sites.overrides.")]
+        if bad:
+            raise ValueError(
+                f"overrides {bad} change {', '.join(sorted({k.split('.')[0] for k in bad}))}, "
+                "which every scenario shares (the candidate sites, the horizon and the solver); "
+                "change per-site fields through sites.overrides.<site_id>.<field>")
+        return value
+
+
+class Risk(Strict):
+    """Risk aversion of a two-stage study: expected cost + cvar_weight x CVaR_alpha of the cost."""
+
+    cvar_weight: Annotated[float, Field(ge=0, le=100)] = Field(
+        0.0, description="weight of the conditional value at risk (0 = expected cost alone)")
+    cvar_alpha: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.9, description="CVaR level: the mean cost of the worst (1 - alpha) probability mass")
+
+
+class Uncertainty(Strict):
+    """A two-stage study: first-stage decisions shared by every scenario, the rest per scenario."""
+
+    scenarios: Annotated[list[Scenario], Field(min_length=1, max_length=64)]
+    first_stage_last_year: Year = Field(
+        description="last year whose builds (IT blocks, interconnect MW, GPU purchases) are "
+        "decided before the uncertainty resolves, the same in every scenario")
+    share_site_choice: bool = Field(
+        True, description="site openings and interconnect choices are shared in every year "
+        "(false: only in the first-stage years, like the builds)")
+    risk: Risk = Field(default_factory=Risk)
+
+    @model_validator(mode="after")
+    def _probabilities(self):
+        names = [s.name for s in self.scenarios]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate scenario names {dupes}; give each scenario its own name")
+        total = math.fsum(s.probability for s in self.scenarios)
+        if abs(total - 1.0) > 1e-6:
+            listed = ", ".join(f"{s.name} {s.probability:g}" for s in self.scenarios)
+            raise ValueError(
+                f"the scenario probabilities sum to {total:.6g}, not 1 ({listed}); "
+                "scale them so they add up to 1")
+        return self
+
+
 class Study(Strict):
     """A dcplan planning study."""
 
@@ -676,6 +737,17 @@ class Study(Strict):
     power: Power = Field(default_factory=Power)
     fleet_levers: FleetLevers = Field(default_factory=FleetLevers)
     solver: Solver = Field(default_factory=Solver)
+    uncertainty: Uncertainty | None = Field(
+        None, description="scenarios of a two-stage stochastic study (docs/stochastic.md)")
+
+    @model_validator(mode="after")
+    def _first_stage_in_horizon(self):
+        last = self.uncertainty.first_stage_last_year if self.uncertainty else None
+        if last is not None and not self.horizon.first_year <= last <= self.horizon.last_year:
+            raise ValueError(
+                f"uncertainty.first_stage_last_year {last} is outside the horizon "
+                f"{self.horizon.first_year}-{self.horizon.last_year}; pick a year inside it")
+        return self
 
     @model_validator(mode="after")
     def _targets_in_horizon(self):
@@ -868,6 +940,49 @@ def load_study(path: str | Path) -> Study:
     study = parse_study(data if data is not None else {}, str(path))
     study._base_dir = Path(path).resolve().parent
     study._source = str(path)
+    return study
+
+
+# ------------------------------------------------------------------------ overrides
+def _put(data: dict, dotted: str, value: Any) -> str | None:
+    """Set ``data[a][b]... = value`` for ``dotted = "a.b..."``; return what is wrong, if anything."""
+    parts = dotted.split(".")
+    if not all(part.strip() for part in parts):
+        return f"{dotted!r} is not a field path"
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            return f"{part!r} in {dotted!r} holds a value, not a section (a list is replaced whole)"
+        node = child
+    node[parts[-1]] = value
+    return None
+
+
+def _set_path(data: dict, dotted: str, value: Any, option: str = "--vary") -> None:
+    problem = _put(data, dotted, value)
+    if problem:
+        msg = f"{option} {dotted}: {problem}"
+        raise ValueError(msg)
+
+
+def with_overrides(base: Study, values: Mapping[str, Any]) -> Study:
+    """``base`` with the dotted fields of ``values`` replaced, validated again.
+
+    Raises
+    ------
+    SpecError
+        An override names an unknown field or gives a value the field does not accept.
+    """
+    if not values:
+        return base
+    data = base.model_dump(mode="json", exclude_none=True)
+    for key, value in values.items():
+        _set_path(data, key, value, option="--set")
+    study = parse_study(data, f"{base.name} with {dict(values)}")
+    study._base_dir = base._base_dir
     return study
 
 

@@ -61,7 +61,7 @@ from dcplan.atomic import (
     write_text_atomic,
 )
 from dcplan.errors import ClusterError, OutputError, Problem, ReportError, SpecError
-from dcplan.spec import Study, parse_study
+from dcplan.spec import Study, _put, parse_study, with_overrides  # noqa: F401 (with_overrides re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -118,23 +118,6 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _put(data: dict, dotted: str, value: Any) -> str | None:
-    """Set ``data[a][b]... = value`` for ``dotted = "a.b..."``; return what is wrong, if anything."""
-    parts = dotted.split(".")
-    if not all(part.strip() for part in parts):
-        return f"{dotted!r} is not a field path"
-    node = data
-    for part in parts[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        elif not isinstance(child, dict):
-            return f"{part!r} in {dotted!r} holds a value, not a section (a list is replaced whole)"
-        node = child
-    node[parts[-1]] = value
-    return None
-
-
 def _get(data: Mapping, dotted: str) -> Any:
     node: Any = data
     for part in dotted.split("."):
@@ -142,31 +125,6 @@ def _get(data: Mapping, dotted: str) -> Any:
             return None
         node = node[part]
     return node
-
-
-def _set_path(data: dict, dotted: str, value: Any, option: str = "--vary") -> None:
-    problem = _put(data, dotted, value)
-    if problem:
-        msg = f"{option} {dotted}: {problem}"
-        raise ValueError(msg)
-
-
-def with_overrides(base: Study, values: Mapping[str, Any]) -> Study:
-    """``base`` with the dotted fields of ``values`` replaced, validated again.
-
-    Raises
-    ------
-    SpecError
-        An override names an unknown field or gives a value the field does not accept.
-    """
-    if not values:
-        return base
-    data = base.model_dump(mode="json", exclude_none=True)
-    for key, value in values.items():
-        _set_path(data, key, value, option="--set")
-    study = parse_study(data, f"{base.name} with {dict(values)}")
-    study._base_dir = base._base_dir
-    return study
 
 
 # ------------------------------------------------------------------------ scenarios
