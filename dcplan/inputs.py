@@ -767,7 +767,7 @@ def build_inputs(
             "sites_limit_rule": _limit_rule(study),
         }
     )
-    from dcplan.optimize.levers_fleet import lever_inputs
+    from dcplan.fleet_levers import lever_inputs
 
     ds = lever_inputs(study, ds)  # the fleet levers the study turns on (none: unchanged)
     _check_finite(ds)
