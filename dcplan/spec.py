@@ -498,6 +498,52 @@ class Limits(Strict):
         return self
 
 
+class FlexibleInterconnection(Strict):
+    """Curtailable grid service before (and beside) firm service (docs/formulation.md)."""
+
+    curtailment_share: Annotated[float, _quantity("1"), Field(ge=0.0025, le=0.01)] = Field(
+        0.005, description="share of the year's hours the flexible MW may be curtailed "
+        "(Norris et al. 2025 give headroom at 0.25 %, 0.5 % and 1 %)")
+    headroom_share: Fraction = Field(
+        0.1, description="share of the national curtailment-enabled headroom the fleet may "
+        "claim (assumption)")
+    queue_share: Fraction = Field(
+        0.5, description="share of the interconnection study a flexible load still waits "
+        "for (assumption)")
+    curtailment_usd_per_mwh: USDPerMWh = Field(
+        1500.0, description="value of the compute a curtailed MWh loses (assumption)")
+
+
+class BridgePower(Strict):
+    """On-site gas turbines that carry a site before its grid connection, then stand by."""
+
+    technology: Literal["gas_turbine"] = Field("gas_turbine", description="bridge technology")
+    fuel_usd_per_mmbtu: Annotated[float, Field(ge=0, le=100)] = Field(
+        3.5, description="delivered gas price [USD/MMBtu] (assumption near EIA Henry Hub 2024)")
+    supply_mw_per_year: MWPos | None = Field(
+        1000.0, description="turbine MW the whole fleet can take delivery of per year "
+        "(assumption; null = no cap)")
+    lead_time_yr: Years | None = Field(
+        None, description="order to operation [yr] (default 2, assumption); the state's "
+        "air-permit track runs alongside")
+
+
+class PowerSmoothing(Strict):
+    """Batteries that absorb synchronous training swings beyond what the ISO accepts."""
+
+    allowance_mw: MW = Field(20.0, description="swing one site may put on the grid (assumption)")
+    allowance_mw_by_iso: dict[str, MW] = Field(default_factory=dict,
+                                               description="allowance_mw per ISO")
+    duration_h: Annotated[float, _quantity("h"), Field(gt=0, le=4)] = Field(
+        0.25, description="hours the battery carries a swing while generation follows")
+
+
+class Power(Strict):
+    """Time-to-power levers on the power side; each is off unless its section is given."""
+
+    flexible_interconnection: FlexibleInterconnection | None = None
+    bridge: BridgePower | None = None
+    smoothing: PowerSmoothing | None = None
 # --------------------------------------------------------------------------- fleet levers
 class SupplyChain(Strict):
     """Supply shared by the whole fleet: large power transformers and chip deliveries.
@@ -627,6 +673,7 @@ class Study(Strict):
     costs: Costs = Field(default_factory=Costs)
     construction: Construction = Field(default_factory=Construction)
     limits: Limits = Field(default_factory=Limits)
+    power: Power = Field(default_factory=Power)
     fleet_levers: FleetLevers = Field(default_factory=FleetLevers)
     solver: Solver = Field(default_factory=Solver)
 

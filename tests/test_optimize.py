@@ -12,6 +12,7 @@ from dcplan.optimize import FAMILIES, build_model, solve
 from dcplan.optimize.registry import (
     CONSTRAINTS,
     FLEET_LEVER_FAMILIES,
+    LEVER_FAMILIES,
     TIGHTENINGS,
     VARIABLES,
 )
@@ -206,8 +207,9 @@ def test_family_binds_and_skipping_it_breaks_it(family):
 
 def test_every_family_is_covered_by_a_test():
     structural = {"it_monotone", "ic_monotone"}  # never bind at an optimum (building costs money)
-    # the fleet levers need study inputs of their own: tests/test_levers_fleet.py covers them
-    levers = set(FLEET_LEVER_FAMILIES)
+    # the levers need study inputs of their own: tests/test_levers_power.py and
+    # tests/test_levers_fleet.py cover them
+    levers = set(LEVER_FAMILIES) | set(FLEET_LEVER_FAMILIES)
     assert set(FAMILIES) - structural - set(TIGHTENINGS) - levers <= set(CASES)
 
 

@@ -295,6 +295,59 @@ CONSTRAINTS: dict[str, Entry] = {
     ]
 }
 
+# time-to-power levers on the power side (dcplan.optimize.levers_power): built only when the
+# study's ``power:`` section turns the lever on
+_SOY = ("site", "option", "year")
+_SY = ("site", "year")
+VARIABLES.update({
+    e.name: e
+    for e in [
+        Entry("flex_active", _SOY, "1", "option's equipment bought early for flexible service "
+              "(binary, cumulative until firm service)", "flex_interconnect",
+              "add_flexible_interconnect"),
+        Entry("flex_mw", _SOY, "MW", "flexible (curtailable) MW energised", "flex_interconnect",
+              "add_flexible_interconnect"),
+        Entry("bridge_mw", _SY, "MW", "bridge gas turbine MW installed (cumulative)",
+              "bridge_power", "add_bridge_power"),
+        Entry("bridge_gen_mw", _SY, "MW", "facility peak carried by the bridge turbines",
+              "bridge_power", "add_bridge_power"),
+        Entry("smoothing_mw", _SY, "MW", "battery MW installed to smooth training swings "
+              "(cumulative)", "power_smoothing", "add_power_smoothing"),
+    ]
+})
+CONSTRAINTS.update({
+    e.name: e
+    for e in [
+        Entry("flex_mw_max", _SOY, "MW", "flexible MW <= option capacity x flex_active before "
+              "firm service; flexible + firm MW <= capacity after", "flex_interconnect",
+              "add_flexible_interconnect"),
+        Entry("flex_active_monotone", _SOY, "1", "flexible service, once bought, stays until "
+              "firm", "flex_interconnect", "add_flexible_interconnect"),
+        Entry("flex_to_firm", _SOY, "1", "an option served flexibly is built firm by its "
+              "earliest year", "flex_interconnect", "add_flexible_interconnect"),
+        Entry("flex_choice_max", _SY, "1", "flexible service on at most one option per site",
+              "flex_interconnect", "add_flexible_interconnect"),
+        Entry("flex_headroom_max", ("year",), "MW", "fleet flexible MW <= its share of the "
+              "curtailment-enabled headroom", "flex_headroom", "add_flexible_interconnect"),
+        Entry("bridge_gen_max", _SY, "MW", "bridge generation <= availability x turbines "
+              "installed", "bridge_power", "add_bridge_power"),
+        Entry("bridge_mw_monotone", _SY, "MW", "bridge turbines stay (as backup)",
+              "bridge_power", "add_bridge_power"),
+        Entry("bridge_gen_pregrid", _SY, "MW", "no bridge generation once the site's grid "
+              "option is built", "bridge_power", "add_bridge_power"),
+        Entry("bridge_gen_load", _SY, "MW", "bridge generation <= the site's facility peak",
+              "bridge_power", "add_bridge_power"),
+        Entry("gas_turbine_supply_max", ("year",), "MW", "turbine MW delivered to the fleet "
+              "per year <= supply cap", "gas_turbine_supply", "add_bridge_power"),
+        Entry("smoothing_min", _SY, "MW", "battery MW >= training swing - ISO allowance",
+              "power_smoothing", "add_power_smoothing"),
+        Entry("smoothing_mw_monotone", _SY, "MW", "smoothing batteries stay", "power_smoothing",
+              "add_power_smoothing"),
+    ]
+})
+#: lever families: each built only when its study section is given (tests/test_levers_power.py)
+LEVER_FAMILIES: tuple[str, ...] = ("flex_interconnect", "flex_headroom", "bridge_power",
+                                   "gas_turbine_supply", "power_smoothing")
 # fleet levers of time to power (dcplan.optimize.levers_fleet): built only when the study
 # turns the lever on
 VARIABLES.update({e.name: e for e in [
@@ -374,6 +427,11 @@ MEANING: dict[str, str] = {
     "[MUSD, NPV]",
     "it_monotone": "value of being allowed to decommission 1 block [MUSD, NPV]",
     "ic_monotone": "value of being allowed to de-energise 1 MW [MUSD, NPV]",
+    "flex_interconnect": "value of one more MW of flexible interconnection [MUSD, NPV]",
+    "flex_headroom": "value of 1 MW more curtailment-enabled headroom for the fleet [MUSD, NPV]",
+    "bridge_power": "value of 1 MW more bridge generation at a site [MUSD, NPV]",
+    "gas_turbine_supply": "value of 1 MW more gas turbine deliveries in that year [MUSD, NPV]",
+    "power_smoothing": "value of 1 MW more swing the ISO accepts at a site [MUSD, NPV]",
     "lpt_supply": "value of one more large power transformer in service by that year "
     "[MUSD, NPV]",
     "chip_delivery": "value of one thousand more GPUs delivered in that year [MUSD, NPV]",

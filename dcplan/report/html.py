@@ -24,6 +24,7 @@ from dcplan.report.common import (
 )
 from dcplan.report.figures import FIGURES, _site_name
 from dcplan.report.levers import fleet_levers_html
+from dcplan.report.power import power_levers_html
 from dcplan.report.tables import (
     SITE_YEAR_COLUMNS,
     YEAR_COLUMNS,
@@ -227,6 +228,7 @@ def render_html(plan: Plan, figures: dict[str, bytes]) -> str:
         "<h2>Binding constraints</h2><ul>",
         "".join(f"<li>{_esc(line)}</li>" for line in binding_constraints_text(plan)),
         "</ul>",
+        power_levers_html(plan),
         "<h2>Totals by year</h2>",
         _years_table(summary),
         "<h2>Chosen sites</h2>",
