@@ -767,6 +767,13 @@ def build_inputs(
             "sites_limit_rule": _limit_rule(study),
         }
     )
+    from dcplan.power_plan import power_inputs
+
+    # the time-to-power levers the study turns on (nothing when none is)
+    ds = ds.merge(power_inputs(study, sites, chips, ds, _state_column).assign_coords(site=site_ids))
+    from dcplan.fleet_levers import lever_inputs
+
+    ds = lever_inputs(study, ds)  # the fleet levers the study turns on (none: unchanged)
     _check_finite(ds)
     progress("inputs", {"phase": "inputs", "done": True, "detail": f"{len(site_ids)} sites"})
     return ds

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from dcplan import power_plan
+
 logger = logging.getLogger(__name__)
 
 ENGINE = "netcdf4"
@@ -143,7 +145,9 @@ def npv_usd(ds: xr.Dataset) -> float:
         per_pf = penalty / float(pflops.min()) if bool(pflops.notnull().any()) else penalty
         total += float((ds["shortfall_gpus"].sum("chip") * df).sum()) * penalty
         total += float((ds["shortfall_pflops"] * df).sum()) * per_pf
-    return total
+    from dcplan import fleet_levers
+
+    return total + power_plan.power_npv_usd(ds) + fleet_levers.cost_usd(ds)
 
 
 def duals_to_dataset(table: pd.DataFrame) -> xr.Dataset:
@@ -321,8 +325,9 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
         a.check("site_count", "sites_min", n_open, lo, "ge", 0.5)
         a.check("site_count", "sites_max", n_open, hi, "le", 0.5)
     flows = compute_flows(ds)
-    if "facility_peak" not in skip:
-        a.check("facility_peak", "facility_peak_max", flows["facility_peak_mw"], ds["interconnect_mw"], "le")
+    if "facility_peak" not in skip:  # grid MW, plus flexible and bridge MW where the levers are on
+        a.check("facility_peak", "facility_peak_max", flows["facility_peak_mw"],
+                ds["interconnect_mw"] + power_plan.power_supply_mw(ds), "le")
     icm = ds["interconnect_option_mw"]
     sel = ds["interconnect_option"].astype(bool)
     ic_on = ds["interconnect_active"].astype(bool)
@@ -346,14 +351,20 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
     if "water_cap" not in skip:
         a.check("water_cap", "water_cap_max", flows["water_m3"], _in(ds, "water_cap_m3_per_yr"), "le", 1.0)
     if "capex_budget" not in skip:
-        a.check("capex_budget", "capex_budget_max", flows["capex_usd"].sum("site"), _in(ds, "capex_budget_usd"),
+        a.check("capex_budget", "capex_budget_max",
+                flows["capex_usd"].sum("site") + power_plan.capex_cash_usd(ds), _in(ds, "capex_budget_usd"),
                 "le", 1.0)
     if "carbon_cap" not in skip:
-        a.check("carbon_cap", "carbon_cap_max", flows["co2_t"].sum("site"), _in(ds, "carbon_cap_t"), "le", 1e-3)
+        a.check("carbon_cap", "carbon_cap_max", flows["co2_t"].sum("site") + power_plan.carbon_delta_t(ds),
+                _in(ds, "carbon_cap_t"), "le", 1e-3)
     share = float(attrs.get("max_iso_share", 1.0) or 1.0)
     if "iso_share" not in skip and 0 < share < 1 and "iso" in ds.coords:
         by_iso = total_it.groupby(ds["iso"].rename("iso_region")).sum()
         a.check("iso_share", "iso_share_max", by_iso, share * total_it.sum("site"), "le")
+    power_plan.audit_power(a, ds, skip)
+    from dcplan import fleet_levers
+
+    fleet_levers.audit_fleet(a, ds, skip)  # the fleet levers' rows, where the study has them
     # stored outputs agree with what they are derived from
     for name, value in flows.items():
         atol = 1.0 if name.endswith(("_usd", "_m3")) else 1e-3
@@ -446,10 +457,14 @@ class Plan:
         ds.attrs = attrs
         for name, value in {**compute_flows(ds), **capex_parts(ds)}.items():
             ds[name] = value.transpose(*OUTPUTS[name][0])
+        power_plan.add_power_outputs(ds, sm, x)
         by_site, fleet = levelised_cost(ds)
         ds["levelised_usd_per_gpu_hour"] = by_site
         ds.attrs["levelised_usd_per_gpu_hour"] = fleet
         _stamp(ds)
+        from dcplan import fleet_levers
+
+        ds = fleet_levers.plan_outputs(sm, x, ds)  # fleet levers the study turned on (if any)
         return cls(ds)
 
     @property
@@ -634,7 +649,7 @@ class Plan:
         verdict = self._audit or self.audit()
         years = self.summary().reset_index()
         keys = ("status", "objective_usd", "dual_bound_usd", "bound_source", "mip_gap", "capital_cost_method",
-                "levelised_usd_per_gpu_hour", "solve_seconds",
+                "levelised_usd_per_gpu_hour", "usd_per_delivered_gpu_hour", "solve_seconds",
                 "start_seconds", "build_seconds",
                 "handoff_seconds", "mip_rel_gap", "time_limit_s", "threads", "seed", "n_columns", "n_rows",
                 "n_nonzeros")

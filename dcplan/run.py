@@ -54,6 +54,8 @@ def run_study(
     Returns
     -------
     Plan
+        (or :class:`dcplan.optimize.stochastic.StochasticPlan` for a study with an
+        ``uncertainty:`` section: one audited plan per scenario, VSS and EVPI)
 
     Raises
     ------
@@ -76,7 +78,10 @@ def run_study(
         progress("write", {"phase": "write", "detail": str(out)})
         plan.to_dir(tmp)
         if report:
-            from dcplan.report import write_report
+            if getattr(plan, "is_stochastic", False):  # a two-stage study has its own report
+                from dcplan.report.stochastic import write_stochastic_report as write_report
+            else:
+                from dcplan.report import write_report
 
             progress("report", {"phase": "report", "detail": "figures and HTML"})
             try:
@@ -97,12 +102,17 @@ def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
     from dcplan.inputs import build_inputs
     from dcplan.optimize import solve
 
+    if study.uncertainty is not None:  # two-stage: every scenario, shared first-stage decisions
+        from dcplan.optimize.stochastic import solve_study
+
+        return solve_study(study, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
+                           progress=progress)
     progress("inputs", {"phase": "inputs", "detail": f"{study.name}"})
     inputs = build_inputs(study, progress=progress)
     progress("inputs", {"phase": "inputs", "done": True,
                         "detail": f"{inputs.sizes['site']} sites, {inputs.sizes['chip']} chips"})
     options = study.solver
-    return solve(
+    plan = solve(
         inputs,
         time_limit_s=time_limit_s if time_limit_s is not None else options.time_limit_s,
         mip_rel_gap=mip_rel_gap if mip_rel_gap is not None else options.mip_rel_gap,
@@ -111,6 +121,14 @@ def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
         progress=progress,
         study_yaml=study.to_yaml(),
     )
+    if study.fleet_levers.value_of_delay.shifts_yr:
+        from dcplan.optimize.levers_delay import delay_curve
+
+        # value of delay: the study solved again with its target years shifted
+        curve = delay_curve(study, base=plan, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+                            threads=threads, progress=progress)
+        plan.dataset = plan.dataset.merge(curve, combine_attrs="override")
+    return plan
 
 
 def study_paths(study: Study) -> list[Path]:

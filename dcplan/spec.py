@@ -498,6 +498,150 @@ class Limits(Strict):
         return self
 
 
+class FlexibleInterconnection(Strict):
+    """Curtailable grid service before (and beside) firm service (docs/formulation.md)."""
+
+    curtailment_share: Annotated[float, _quantity("1"), Field(ge=0.0025, le=0.01)] = Field(
+        0.005, description="share of the year's hours the flexible MW may be curtailed "
+        "(Norris et al. 2025 give headroom at 0.25 %, 0.5 % and 1 %)")
+    headroom_share: Fraction = Field(
+        0.1, description="share of the national curtailment-enabled headroom the fleet may "
+        "claim (assumption)")
+    queue_share: Fraction = Field(
+        0.5, description="share of the interconnection study a flexible load still waits "
+        "for (assumption)")
+    curtailment_usd_per_mwh: USDPerMWh = Field(
+        1500.0, description="value of the compute a curtailed MWh loses (assumption)")
+
+
+class BridgePower(Strict):
+    """On-site gas turbines that carry a site before its grid connection, then stand by."""
+
+    technology: Literal["gas_turbine"] = Field("gas_turbine", description="bridge technology")
+    fuel_usd_per_mmbtu: Annotated[float, Field(ge=0, le=100)] = Field(
+        3.5, description="delivered gas price [USD/MMBtu] (assumption near EIA Henry Hub 2024)")
+    supply_mw_per_year: MWPos | None = Field(
+        1000.0, description="turbine MW the whole fleet can take delivery of per year "
+        "(assumption; null = no cap)")
+    lead_time_yr: Years | None = Field(
+        None, description="order to operation [yr] (default 2, assumption); the state's "
+        "air-permit track runs alongside")
+
+
+class PowerSmoothing(Strict):
+    """Batteries that absorb synchronous training swings beyond what the ISO accepts."""
+
+    allowance_mw: MW = Field(20.0, description="swing one site may put on the grid (assumption)")
+    allowance_mw_by_iso: dict[str, MW] = Field(default_factory=dict,
+                                               description="allowance_mw per ISO")
+    duration_h: Annotated[float, _quantity("h"), Field(gt=0, le=4)] = Field(
+        0.25, description="hours the battery carries a swing while generation follows")
+
+
+class Power(Strict):
+    """Time-to-power levers on the power side; each is off unless its section is given."""
+
+    flexible_interconnection: FlexibleInterconnection | None = None
+    bridge: BridgePower | None = None
+    smoothing: PowerSmoothing | None = None
+# --------------------------------------------------------------------------- fleet levers
+class SupplyChain(Strict):
+    """Supply shared by the whole fleet: large power transformers and chip deliveries.
+
+    Off unless a cap is given. Transformers (units >= 100 MVA, DOE's definition of a large
+    power transformer) ordered in a year arrive ``grid.transformer_lead_weeks`` later; the
+    cap is on orders per year, so when it binds the later options wait for a slot.
+    """
+
+    transformers_per_year: Annotated[float, Field(ge=0, le=5000)] | None = Field(
+        None, description="large power transformers the fleet can order per year (null = no cap; "
+        "the whole US took ~754 in 2019, DOE 2024)"
+    )
+    transformers_on_order: Annotated[float, Field(ge=0, le=5000)] = Field(
+        0.0, description="transformers already ordered before the first year (arrive within "
+        "one lead time)"
+    )
+    chip_gpus_per_year: dict[ChipId, GPUCount] = Field(
+        default_factory=dict, description="GPUs of a chip the fleet can take delivery of per "
+        "year (a study figure: vendors publish no allocation)"
+    )
+
+
+class TrainingCluster(Strict):
+    """A training cluster: ``gpus`` of ``chip`` online together at one site from ``year`` on."""
+
+    chip: ChipId = Field(description="chip of the cluster")
+    gpus: GPUCount = Field(description="GPUs the cluster needs [GPU]")
+    year: Year = Field(description="year from which the cluster must be online")
+    multi_site: bool = Field(
+        False, description="allow the cluster to span sites, paying for the inter-site "
+        "bandwidth of the GPUs outside its home site"
+    )
+    intersite_usd_per_gpu_year: USDPerGPU | None = Field(
+        None, description="inter-site bandwidth cost per GPU outside the home site per year "
+        "(default: 10 Gbps per GPU x 1,000 USD per Gbps-year, an assumption)"
+    )
+
+
+class DeliveredTarget(Strict):
+    """At least ``gpu_hours`` of delivered GPU-hours of a workload in ``year`` and after."""
+
+    year: Year = Field(description="year from which the target holds")
+    workload: Literal["training", "inference"] = Field(description="workload the hours serve")
+    gpu_hours: Annotated[float, Field(gt=0, le=1e13)] = Field(
+        description="GPU-hours delivered per year [GPU-h]"
+    )
+
+
+class DeliveredCompute(Strict):
+    """Targets stated as GPU-hours delivered at a utilisation by workload."""
+
+    targets: list[DeliveredTarget] = Field(default_factory=list)
+    training_utilisation: Fraction = Field(
+        0.90, description="share of online hours a training GPU delivers (Llama 3 405B: >90 % "
+        "effective training time)"
+    )
+    inference_utilisation: Fraction = Field(
+        0.50, description="share of online hours an inference GPU delivers (LBNL 2024 implies "
+        "~50 % average-to-capacity use; an assumption for inference)"
+    )
+
+    @model_validator(mode="after")
+    def _positive_utilisation(self):
+        for name in ("training_utilisation", "inference_utilisation"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be above 0 (a GPU that delivers nothing meets no "
+                                 "target)")
+        return self
+
+
+class ValueOfDelay(Strict):
+    """Re-solve with every target year shifted, to draw the cost-versus-speed curve."""
+
+    shifts_yr: list[Annotated[int, Field(ge=-5, le=5)]] = Field(
+        default_factory=list, description="target-year shifts to solve (e.g. [-1, 1]); "
+        "empty = no curve"
+    )
+
+
+class FleetLevers(Strict):
+    """Fleet levers of time to power; each is off until the study turns it on."""
+
+    supply_chain: SupplyChain = Field(default_factory=SupplyChain)
+    training_clusters: list[TrainingCluster] = Field(default_factory=list)
+    delivered_compute: DeliveredCompute = Field(default_factory=DeliveredCompute)
+    value_of_delay: ValueOfDelay = Field(default_factory=ValueOfDelay)
+
+    @model_validator(mode="after")
+    def _one_cluster_per_chip(self):
+        chips = [c.chip for c in self.training_clusters]
+        dupes = sorted({c for c in chips if chips.count(c) > 1})
+        if dupes:
+            raise ValueError(f"more than one training cluster of {dupes}; give one cluster per "
+                             "chip (the largest)")
+        return self
+
+
 class Solver(Strict):
     """HiGHS options."""
 
@@ -507,6 +651,67 @@ class Solver(Strict):
     mip_rel_gap: Annotated[float, Field(gt=0, lt=1)] = 0.01
     threads: Annotated[int, Field(ge=1, le=64)] = 1
     seed: Annotated[int, Field(ge=0)] = 0
+
+
+class Scenario(Strict):
+    """One outcome of the uncertain future: a name, its probability and the fields it changes."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")] = Field(
+        description="short id (letters, digits, '_', '-', '.'), e.g. demand_high")
+    probability: Annotated[float, _quantity("1"), Field(gt=0, le=1)] = Field(
+        description="probability of the scenario (the scenarios' probabilities sum to 1)")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="study fields this scenario changes, as dotted paths (the same as "
+        "`dcplan run --set`), e.g. {grid.transformer_lead_weeks: 200}")
+
+    @field_validator("overrides")
+    @classmethod
+    def _scenario_fields(cls, value):
+        fixed = ("name", "description", "horizon", "sites", "solver", "uncertainty")
+        bad = [k for k in value if k.split(".")[0] in fixed and not k.startswith("sites.overrides.")]
+        if bad:
+            raise ValueError(
+                f"overrides {bad} change {', '.join(sorted({k.split('.')[0] for k in bad}))}, "
+                "which every scenario shares (the candidate sites, the horizon and the solver); "
+                "change per-site fields through sites.overrides.<site_id>.<field>")
+        return value
+
+
+class Risk(Strict):
+    """Risk aversion of a two-stage study: expected cost + cvar_weight x CVaR_alpha of the cost."""
+
+    cvar_weight: Annotated[float, Field(ge=0, le=100)] = Field(
+        0.0, description="weight of the conditional value at risk (0 = expected cost alone)")
+    cvar_alpha: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.9, description="CVaR level: the mean cost of the worst (1 - alpha) probability mass")
+
+
+class Uncertainty(Strict):
+    """A two-stage study: first-stage decisions shared by every scenario, the rest per scenario."""
+
+    scenarios: Annotated[list[Scenario], Field(min_length=1, max_length=64)]
+    first_stage_last_year: Year = Field(
+        description="last year whose builds (IT blocks, interconnect MW, GPU purchases) are "
+        "decided before the uncertainty resolves, the same in every scenario")
+    share_site_choice: bool = Field(
+        True, description="site openings and interconnect choices are shared in every year "
+        "(false: only in the first-stage years, like the builds)")
+    risk: Risk = Field(default_factory=Risk)
+
+    @model_validator(mode="after")
+    def _probabilities(self):
+        names = [s.name for s in self.scenarios]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate scenario names {dupes}; give each scenario its own name")
+        total = math.fsum(s.probability for s in self.scenarios)
+        if abs(total - 1.0) > 1e-6:
+            listed = ", ".join(f"{s.name} {s.probability:g}" for s in self.scenarios)
+            raise ValueError(
+                f"the scenario probabilities sum to {total:.6g}, not 1 ({listed}); "
+                "scale them so they add up to 1")
+        return self
 
 
 class Study(Strict):
@@ -529,12 +734,26 @@ class Study(Strict):
     costs: Costs = Field(default_factory=Costs)
     construction: Construction = Field(default_factory=Construction)
     limits: Limits = Field(default_factory=Limits)
+    power: Power = Field(default_factory=Power)
+    fleet_levers: FleetLevers = Field(default_factory=FleetLevers)
     solver: Solver = Field(default_factory=Solver)
+    uncertainty: Uncertainty | None = Field(
+        None, description="scenarios of a two-stage stochastic study (docs/stochastic.md)")
+
+    @model_validator(mode="after")
+    def _first_stage_in_horizon(self):
+        last = self.uncertainty.first_stage_last_year if self.uncertainty else None
+        if last is not None and not self.horizon.first_year <= last <= self.horizon.last_year:
+            raise ValueError(
+                f"uncertainty.first_stage_last_year {last} is outside the horizon "
+                f"{self.horizon.first_year}-{self.horizon.last_year}; pick a year inside it")
+        return self
 
     @model_validator(mode="after")
     def _targets_in_horizon(self):
         years = range(self.horizon.first_year, self.horizon.last_year + 1)
-        bad = [t.year for t in [*self.fleet.gpus, *self.fleet.compute] if t.year not in years]
+        levers = [*self.fleet_levers.training_clusters, *self.fleet_levers.delivered_compute.targets]
+        bad = [t.year for t in [*self.fleet.gpus, *self.fleet.compute, *levers] if t.year not in years]
         if bad:
             raise ValueError(
                 f"fleet target years {sorted(set(bad))} fall outside the horizon "
@@ -721,6 +940,49 @@ def load_study(path: str | Path) -> Study:
     study = parse_study(data if data is not None else {}, str(path))
     study._base_dir = Path(path).resolve().parent
     study._source = str(path)
+    return study
+
+
+# ------------------------------------------------------------------------ overrides
+def _put(data: dict, dotted: str, value: Any) -> str | None:
+    """Set ``data[a][b]... = value`` for ``dotted = "a.b..."``; return what is wrong, if anything."""
+    parts = dotted.split(".")
+    if not all(part.strip() for part in parts):
+        return f"{dotted!r} is not a field path"
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            return f"{part!r} in {dotted!r} holds a value, not a section (a list is replaced whole)"
+        node = child
+    node[parts[-1]] = value
+    return None
+
+
+def _set_path(data: dict, dotted: str, value: Any, option: str = "--vary") -> None:
+    problem = _put(data, dotted, value)
+    if problem:
+        msg = f"{option} {dotted}: {problem}"
+        raise ValueError(msg)
+
+
+def with_overrides(base: Study, values: Mapping[str, Any]) -> Study:
+    """``base`` with the dotted fields of ``values`` replaced, validated again.
+
+    Raises
+    ------
+    SpecError
+        An override names an unknown field or gives a value the field does not accept.
+    """
+    if not values:
+        return base
+    data = base.model_dump(mode="json", exclude_none=True)
+    for key, value in values.items():
+        _set_path(data, key, value, option="--set")
+    study = parse_study(data, f"{base.name} with {dict(values)}")
+    study._base_dir = base._base_dir
     return study
 
 

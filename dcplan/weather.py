@@ -15,12 +15,15 @@ The synthetic year (see docs/physics-thermal.md):
 
 plus a fixed sequence of day-to-day anomalies, with :math:`T_m, A_s` refitted so that
 the degree days of the daily means equal the station's HDD18 and CDD10, the diurnal half
-amplitude :math:`A_d` interpolated between summer and winter values aimed at the design
-dry bulbs, and the coldest and warmest 5 % of hours stretched so the 99.6 % and 0.4 %
-design dry bulbs hold exactly. The dew point comes from a model fitted to 44 NREL TMY3
-files (:func:`fit_dewpoint_model`, coefficients in ``data/dewpoint_model.csv``): it reads
-the humidity regime from the temperature record and the location, not from the ASHRAE
-moisture label. The wet bulb follows from the ASHRAE psychrometric equation.
+amplitude :math:`A_d` from a model fitted to the 44 NREL TMY3 files' daily cycles, the
+coldest and warmest 5 % of hours stretched so the station table's 99 % and 1 % design
+dry bulbs hold exactly (:data:`DESIGN_EXCEEDANCE`: the climate.onebuilding.org index
+carries those, not the 99.6 % / 0.4 % values), and the hours beyond them stretched so the
+99.6 % / 0.4 % points lie the distance out that a model fitted to the ASHRAE 2009 design
+conditions in the TMY3 headers gives. The dew point comes from a model fitted to the same
+files (:func:`fit_dewpoint_model`, all coefficients in ``data/dewpoint_model.csv``): it
+reads the humidity regime from the temperature record and the location, not from the
+ASHRAE moisture label. The wet bulb follows from the ASHRAE psychrometric equation.
 * :func:`epw_index` lists a folder of EPW files for a study's ``weather.dir``.
 """
 
@@ -55,15 +58,20 @@ HOURS = 8760
 #: day of year (0-based) of the warmest daily mean in the northern hemisphere (about
 #: July 20, NOAA 1991-2020 normals for most US stations)
 PEAK_DAY = 201.0
-#: hour of the diurnal maximum (mid-afternoon, local standard time)
-PEAK_HOUR = 15.0
+#: hour index (0-23, as read by :func:`read_epw`) of the diurnal maximum: EPW hour 15,
+#: 14:00-15:00 local standard time (the 44 TMY3 files' mean profile peaks there)
+PEAK_HOUR = 14.0
 #: diurnal half-amplitude bounds [K]: observed US daily ranges are ~4-25 K
 DIURNAL_BOUNDS = (1.0, 12.0)
-#: fallback diurnal half-amplitude by moisture class when the design data cannot fix it [K]
-DIURNAL_DEFAULT = {"A": 5.0, "B": 7.5, "C": 4.0, "": 5.0}
-#: fraction of the year above the 0.4 % design value, and the resulting offset factor of
-#: the design value below the peak of two crossed cosines: delta = 0.008 pi sqrt(As Ad)
-_DESIGN_K = 0.004 * 2.0 * np.pi
+#: the moisture labels :func:`synthetic_year` accepts (ASHRAE 169); none changes the year
+MOISTURE_CLASSES = ("A", "B", "C", "")
+#: share of hours above the station table's cooling design dry bulb (and below its heating
+#: one). The climate.onebuilding.org index values are the 1 % / 99 % design dry bulbs, not
+#: the 0.4 % / 99.6 % ones: against the ASHRAE 2009 values in the 42 TMY3 headers that carry
+#: them they differ by +0.4 +- 0.4 K (cooling 1 %) and +0.7 +- 0.7 K (heating 99 %), the
+#: small same-sign warming of a later record, but by -1.1 K and +3.3 K from the 0.4 % /
+#: 99.6 % values (opposite signs no warming can give); benchmarks/bench_weather.py prints it
+DESIGN_EXCEEDANCE = 0.01
 
 # ----------------------------------------------------------------------------- EPW
 
@@ -250,9 +258,11 @@ def _epw_design_conditions(line):
     """ASHRAE design values from an EPW ``DESIGN CONDITIONS`` header line (may be absent).
 
     The 2009/2013/2017 Handbook layout: after ``Heating`` come the coldest month and the
-    99.6 % and 99 % dry bulbs; after ``Cooling`` the hottest month, the mean daily range,
-    the 0.4 % dry bulb and its mean coincident wet bulb, ..., and (9th field) the 0.4 %
-    evaporation wet bulb. Returns only the values found, as floats in degC.
+    99.6 % and 99 % dry bulbs (``heating_design_db_c``, ``heating_design_99_db_c``); after
+    ``Cooling`` the hottest month, the mean daily range, the 0.4 % dry bulb and its mean
+    coincident wet bulb, the 1 % dry bulb (``cooling_design_1_db_c``), ..., and (9th
+    field) the 0.4 % evaporation wet bulb. Returns only the values found, as floats in
+    degC.
     """
     fields = [f.strip() for f in line.split(",")]
     if not fields or fields[0].upper() != "DESIGN CONDITIONS":
@@ -262,10 +272,12 @@ def _epw_design_conditions(line):
     try:
         h = upper.index("HEATING")
         out["heating_design_db_c"] = float(fields[h + 2])
+        out["heating_design_99_db_c"] = float(fields[h + 3])
         c = upper.index("COOLING")
         out["cooling_daily_range_k"] = float(fields[c + 2])
         out["cooling_design_db_c"] = float(fields[c + 3])
         out["cooling_design_mcwb_c"] = float(fields[c + 4])
+        out["cooling_design_1_db_c"] = float(fields[c + 5])
         out["cooling_design_wb_c"] = float(fields[c + 9])
         out["cooling_design_dp_c"] = float(fields[c + 17])
     except (ValueError, IndexError):
@@ -305,7 +317,7 @@ def fit_annual_cycle(hdd18, cdd10, cooling_design_db_c, heating_design_db_c):
     hdd18, cdd10 : array_like
         Heating degree days base 18 degC and cooling degree days base 10 degC. [K day]
     cooling_design_db_c, heating_design_db_c : array_like
-        0.4 % and 99.6 % design dry bulbs (start values and degenerate cases). [degC]
+        Cooling and heating design dry bulbs (start values and degenerate cases). [degC]
 
     Returns
     -------
@@ -340,7 +352,7 @@ def fit_annual_cycle(hdd18, cdd10, cooling_design_db_c, heating_design_db_c):
             break
     # degenerate climates: no heating (tropics) or no cooling above 10 degC (arctic)
     no_hdd, no_cdd = hdd <= 1e-9, cdd <= 1e-9
-    spread = np.maximum((cdb - hdb) / 2.0 - DIURNAL_DEFAULT["A"], 0.5)
+    spread = np.maximum((cdb - hdb) / 2.0 - 5.0, 0.5)  # less a typical 5 K diurnal swing
     tm = np.where(no_hdd, 10.0 + cdd, np.where(no_cdd, 18.0 - hdd, tm))
     amp = np.where(no_hdd, np.minimum(spread, np.maximum(tm - 18.0, 0.5)),
                    np.where(no_cdd, np.minimum(spread, np.maximum(10.0 - tm, 0.5)), amp))
@@ -352,17 +364,27 @@ def fit_annual_cycle(hdd18, cdd10, cooling_design_db_c, heating_design_db_c):
     return tm, amp
 
 
-def _diurnal_amplitude(excess, amp):
-    """Half-amplitude Ad with excess = Ad - 0.008 pi sqrt(As Ad) (0.4 % design offset)."""
-    k = _DESIGN_K * np.sqrt(amp)
-    disc = np.maximum(k * k + 4.0 * excess, 0.0)
-    return ((k + np.sqrt(disc)) / 2.0) ** 2
-
-
 #: names of the dew-point model's terms, in the order of data/dewpoint_model.csv
 DEWPOINT_TERMS = ("const", "diurnal_amp", "daily_mean", "annual_mean", "annual_amp",
                   "elevation_km", "season", "east", "east_season", "north",
                   "diurnal_cycle")
+#: terms of the diurnal half-amplitude model (fitted to the TMY3 files' mean daily
+#: cosine amplitude by month, coefficients ``amp_d_<term>`` in data/dewpoint_model.csv):
+#: constant, season, annual swing, elevation, the eastern moisture step and its season,
+#: and how far the design dry bulbs reach beyond the annual cycle in summer and winter
+DIURNAL_TERMS = ("const", "season", "annual_amp", "elevation_km", "east", "east_season",
+                 "summer_excess", "winter_excess")
+#: terms of the design-tail model: how far the 0.4 % / 99.6 % dry bulbs lie beyond the
+#: 1 % / 99 % ones, ``tail_heat_*`` and ``tail_cool_*`` in data/dewpoint_model.csv
+TAIL_TERMS = ("const", "excess")
+#: terms of the 0.4 % wet-bulb calibration, ``design_wb_*`` in data/dewpoint_model.csv:
+#: the ASHRAE 0.4 % evaporation wet bulb regressed on the uncalibrated synthetic year's
+#: own 0.4 % wet bulb, the eastern moisture step and the elevation
+WET_BULB_TERMS = ("const", "synthetic", "east", "elevation_km")
+#: bounds of that distance [K] (ASHRAE 2009: 0.2-4.7 K over the 42 TMY3 headers)
+TAIL_GAP_BOUNDS = (0.1, 8.0)
+#: the share of hours the design-tail model places its point at (0.4 % / 99.6 %)
+_EXTREME = 0.004
 #: the moisture divide east of the Rockies: a logistic step centred on 101 W, ~3 degrees
 #: wide (the 100th meridian aridity line, Seager et al. 2018, Earth Interactions 22)
 EAST_CENTER_LON = -101.0
@@ -371,7 +393,10 @@ EAST_WIDTH_DEG = 3.0
 #: and dew point about their smooth annual course) and their correlation
 SPREAD_TERMS = ("const", "diurnal_amp", "annual_amp", "season")
 VARIABILITY_TERMS = tuple(f"t_sd_{t}" for t in SPREAD_TERMS) \
-    + tuple(f"d_sd_{t}" for t in SPREAD_TERMS) + ("td_correlation",)
+    + tuple(f"d_sd_{t}" for t in SPREAD_TERMS) + ("td_correlation",) \
+    + tuple(f"amp_d_{t}" for t in DIURNAL_TERMS) \
+    + tuple(f"tail_{side}_{t}" for side in ("heat", "cool") for t in TAIL_TERMS) \
+    + tuple(f"design_wb_{t}" for t in WET_BULB_TERMS)
 #: persistence (lag-1 autocorrelation) of the daily anomalies, about 0.6-0.7 for US
 #: daily mean temperature (e.g. NOAA GHCN-Daily station records)
 ANOMALY_PERSISTENCE = 0.65
@@ -405,6 +430,35 @@ DEWPOINT_CEILING = 27.0
 _TAIL_QUANTILE = 0.05
 
 
+def _east(lon):
+    """Logistic step from 0 west to 1 east of the 100th-meridian moisture divide."""
+    # clipped to the fitted area (contiguous US) so Alaska and Hawaii do not extrapolate
+    lon_c = np.clip(np.asarray(lon, dtype=float), -125.0, -67.0)
+    return 1.0 / (1.0 + np.exp(-(lon_c - EAST_CENTER_LON) / EAST_WIDTH_DEG))
+
+
+def _diurnal_features(cdb, hdb, tm, amp, elev, season, lon):
+    """(site, day, term) design matrix of the diurnal half-amplitude model (DIURNAL_TERMS).
+
+    ``summer_excess`` = cooling design dry bulb - (Tm + As), weighted towards summer, and
+    ``winter_excess`` = (Tm - As) - heating design dry bulb, weighted towards winter: how
+    far the hourly extremes reach beyond the daily-mean cycle, which the diurnal swing and
+    the day-to-day anomalies share.
+    """
+    n, d = season.shape
+    east = _east(lon)[:, None]
+    out = np.empty((n, d, len(DIURNAL_TERMS)))
+    out[..., 0] = 1.0
+    out[..., 1] = season
+    out[..., 2] = amp[:, None]
+    out[..., 3] = (np.asarray(elev, dtype=float) / 1000.0)[:, None]
+    out[..., 4] = east
+    out[..., 5] = east * season
+    out[..., 6] = (cdb - tm - amp)[:, None] * (1.0 + season) / 2.0
+    out[..., 7] = (tm - amp - hdb)[:, None] * (1.0 - season) / 2.0
+    return out
+
+
 def _dewpoint_features(daily_mean, amp_d, tm, amp, elev, season, lat, lon):
     """(site, day, term) design matrix of the daily-mean dew-point depression model.
 
@@ -421,9 +475,7 @@ def _dewpoint_features(daily_mean, amp_d, tm, amp, elev, season, lat, lon):
     out[..., 4] = amp[:, None]
     out[..., 5] = (elev / 1000.0)[:, None]
     out[..., 6] = season
-    # clipped to the fitted area (contiguous US) so Alaska and Hawaii do not extrapolate
-    lon_c = np.clip(np.asarray(lon, dtype=float), -125.0, -67.0)
-    east = (1.0 / (1.0 + np.exp(-(lon_c - EAST_CENTER_LON) / EAST_WIDTH_DEG)))[:, None]
+    east = _east(lon)[:, None]
     out[..., 7] = east
     out[..., 8] = east * season
     out[..., 9] = ((np.clip(np.asarray(lat, dtype=float), 24.0, 49.0) - 40.0) / 10.0)[:, None]
@@ -448,36 +500,33 @@ def load_dewpoint_model(path=None) -> dict:
     return coef
 
 
-def _annual_fields(cdb, hdb, hdd, cdd, moist, latv):
-    """Daily mean, diurnal half-amplitude and season phase of the synthetic year."""
-    n = cdb.size
+def _annual_fields(cdb, hdb, hdd, cdd, latv, elev, lonv, coef):
+    """Daily mean, diurnal half-amplitude and season phase of the synthetic year.
+
+    The half-amplitude comes from the fitted diurnal model (``amp_d_*`` terms of
+    ``coef``), clipped to :data:`DIURNAL_BOUNDS`.
+    """
     tm, amp = fit_annual_cycle(hdd, cdd, cdb, hdb)
-    amp_summer = _diurnal_amplitude(cdb - tm - amp, amp)
-    amp_winter = _diurnal_amplitude(tm - amp - hdb, amp)
-    default = np.array([DIURNAL_DEFAULT.get(m, DIURNAL_DEFAULT[""]) for m in moist]) \
-        if moist is not None else np.full(n, DIURNAL_DEFAULT[""])
-    lo, hi = DIURNAL_BOUNDS
-    amp_summer = np.where(np.isfinite(amp_summer), np.clip(amp_summer, lo, hi), default)
-    amp_winter = np.where(np.isfinite(amp_winter), np.clip(amp_winter, lo, hi), default)
     peak = np.where(latv < 0, PEAK_DAY - 182.5, PEAK_DAY)
     day = np.arange(365, dtype=float)
     season = np.cos(2 * np.pi * (day[None, :] + 0.5 - peak[:, None]) / 365.0)  # (site, day)
     daily_mean = tm[:, None] + amp[:, None] * season
-    amp_d = (0.5 * (amp_summer + amp_winter))[:, None] \
-        + (0.5 * (amp_summer - amp_winter))[:, None] * season
+    beta = np.array([coef[f"amp_d_{t}"] for t in DIURNAL_TERMS])
+    amp_d = np.clip(_diurnal_features(cdb, hdb, tm, amp, elev, season, lonv) @ beta,
+                    *DIURNAL_BOUNDS)
     return tm, amp, season, daily_mean, amp_d
 
 
-def _stretch_tails(temp, cdb, hdb):
-    """Stretch each site's coldest and warmest hours so its 0.4 % / 99.6 % points hit hdb/cdb.
+def _stretch_tails(temp, cdb, hdb, exceedance=DESIGN_EXCEEDANCE):
+    """Stretch each site's coldest and warmest hours so its design points hit hdb/cdb.
 
-    Below the 5 % point T' = q5 - (q5 - T) (q5 - hdb) / (q5 - q0.4), and the mirror image
-    above the 95 % point: monotone, leaves the middle 90 % of hours as they are, and
-    makes the design dry bulbs exact (the sinusoids alone miss them by up to 15 K where
-    the diurnal amplitude is clipped).
+    With e = ``exceedance``, below the 5 % point T' = q5 - (q5 - T) (q5 - hdb) / (q5 - q_e),
+    and the mirror image above the 95 % point: monotone, leaves the middle 90 % of hours
+    as they are, and makes the design dry bulbs exact. The hours beyond the design point
+    keep the shape the fitted diurnal cycle and day-to-day anomalies give them.
     """
-    lo_q, hi_q = np.quantile(temp, [0.004, _TAIL_QUANTILE], axis=1)
-    up_q, top_q = np.quantile(temp, [1 - _TAIL_QUANTILE, 0.996], axis=1)
+    lo_q, hi_q = np.quantile(temp, [exceedance, _TAIL_QUANTILE], axis=1)
+    up_q, top_q = np.quantile(temp, [1 - _TAIL_QUANTILE, 1 - exceedance], axis=1)
     out = temp.astype(float, copy=True)
     span_lo = np.maximum(hi_q - lo_q, 1e-6)
     scale_lo = np.clip((hi_q - hdb) / span_lo, 0.0, None)
@@ -489,30 +538,89 @@ def _stretch_tails(temp, cdb, hdb):
     return np.where(hot, up_q[:, None] + (out - up_q[:, None]) * scale_hi[:, None], out)
 
 
+def _wet_bulb_features(wb_synthetic, elev, lon):
+    """(site, term) design matrix of the 0.4 % wet-bulb model (WET_BULB_TERMS)."""
+    wb = np.asarray(wb_synthetic, dtype=float)
+    return np.stack([np.ones_like(wb), wb, _east(lon) * np.ones_like(wb),
+                     np.asarray(elev, dtype=float) / 1000.0 * np.ones_like(wb)], axis=-1)
+
+
+def _stretch_wet_bulb(temp, dew, wet, pressure, target):
+    """Dew points that move each site's 0.4 % wet bulb to ``target``, top 5 % hours only.
+
+    Above the year's 95 % wet bulb, wb' = q95 + (wb - q95) (target - q95) / (q0.4% - q95)
+    (monotone, the rest of the year untouched); each such hour's dew point is then the
+    one that gives wb' at its dry bulb (the psychrometric equation solved for the
+    humidity ratio), capped at the dry bulb and :data:`DEWPOINT_CEILING`.
+    """
+    wet64 = wet.astype(float)
+    q95, q_top = np.quantile(wet64, [1.0 - _TAIL_QUANTILE, 1.0 - _EXTREME], axis=1)
+    scale = np.clip((target - q95) / np.maximum(q_top - q95, 0.05), 0.0, None)
+    top = wet64 > q95[:, None]
+    wb_new = np.minimum(q95[:, None] + (wet64 - q95[:, None]) * scale[:, None],
+                        temp.astype(float))
+    p = pressure[:, None] * np.ones_like(wet64)
+    w = np.maximum(psy._w_from_twb(temp.astype(float), wb_new, p), 1e-7)
+    dew_new = psy._dewpoint_from_pw(w * p / (psy.EPSILON + w))
+    dew_new = np.minimum(np.minimum(dew_new, temp), DEWPOINT_CEILING)
+    return np.where(top, dew_new, dew)
+
+
+def _design_gaps(cdb, hdb, tm, amp, coef):
+    """Fitted distance from the 1 % / 99 % design dry bulbs to the 0.4 % / 99.6 % ones [K].
+
+    ``gap = tail_<side>_const + tail_<side>_excess * excess`` with the excess of
+    :func:`_diurnal_features`; fitted to the ASHRAE 2009 design conditions in the TMY3
+    headers (:func:`fit_dewpoint_model`). NaN (no extra stretch) where a term is absent.
+    """
+    gaps = []
+    for side, excess in (("heat", tm - amp - hdb), ("cool", cdb - tm - amp)):
+        b0, b1 = (coef.get(f"tail_{side}_{t}", np.nan) for t in TAIL_TERMS)
+        gaps.append(np.clip(b0 + b1 * excess, *TAIL_GAP_BOUNDS))
+    return gaps[0], gaps[1]
+
+
+def _stretch_extremes(temp, cdb, hdb, gap_heat, gap_cool, exceedance=DESIGN_EXCEEDANCE):
+    """Stretch the hours beyond the design points so the 0.4 % / 99.6 % ones lie a gap out.
+
+    Below hdb, T' = hdb - (hdb - T) gap / (hdb - q_0.4%) (mirror image above cdb):
+    monotone, keeps the design points, and leaves sites with a NaN gap as they are.
+    """
+    q_lo, q_hi = np.quantile(temp, [_EXTREME, 1.0 - _EXTREME], axis=1)
+    scale_lo = np.where(np.isfinite(gap_heat), gap_heat / np.maximum(hdb - q_lo, 0.05), 1.0)
+    scale_hi = np.where(np.isfinite(gap_cool), gap_cool / np.maximum(q_hi - cdb, 0.05), 1.0)
+    out = np.where(temp < hdb[:, None],
+                   hdb[:, None] - (hdb[:, None] - temp) * scale_lo[:, None], temp)
+    return np.where(out > cdb[:, None],
+                    cdb[:, None] + (out - cdb[:, None]) * scale_hi[:, None], out)
+
+
 def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moisture=None,
                    elevation_m=0.0, lat=None, *, lon=None, site=None, dtype=np.float32,
                    dewpoint_model=None):
     """Deterministic synthetic typical year of hourly dry bulb, dew point and wet bulb.
 
     A screening approximation built from station statistics alone (see the module
-    docstring and docs/physics-thermal.md); it reproduces the station's 0.4 % / 99.6 %
+    docstring and docs/physics-thermal.md); it reproduces the station's 1 % / 99 %
     design dry bulbs exactly and its HDD18 and CDD10 closely, but not its weather
-    sequence. The dew point comes from a model fitted to the 44 NREL TMY3 hourly files
-    (:func:`fit_dewpoint_model`); it reads the humidity regime from the temperature
-    record (diurnal range, annual swing, elevation), not from the ASHRAE moisture label.
-    Use :func:`read_epw` with a real TMY/EPW file where one exists.
+    sequence. The diurnal swing, the 0.4 % / 99.6 % tails and the dew point come from
+    models fitted to the 44 NREL TMY3 hourly files and their ASHRAE headers
+    (:func:`fit_dewpoint_model`); the humidity regime is read from the temperature
+    record (diurnal range, annual swing, elevation) and the location, not from the ASHRAE
+    moisture label. Use :func:`read_epw` with a real TMY/EPW file where one exists.
 
     Parameters
     ----------
     cooling_design_db_c : array_like
-        0.4 % cooling design dry bulb, per site. [degC]
+        Cooling design dry bulb exceeded :data:`DESIGN_EXCEEDANCE` (1 %) of the hours,
+        per site: the station table's ``cooling_design_db_c``. [degC]
     heating_design_db_c : array_like
-        99.6 % heating design dry bulb, per site. [degC]
+        Heating design dry bulb with 1 % of the hours below it (99 %), per site. [degC]
     hdd18, cdd10 : array_like
         Degree days (base 18 and 10 degC). [K day]
     moisture : array_like of str, optional
-        ASHRAE 169 moisture class "A", "B", "C" or "". Only picks the fallback diurnal
-        amplitude where the design data cannot fix it; the dew point ignores it.
+        ASHRAE 169 moisture class "A", "B", "C" or "": checked, but it changes nothing
+        (the upstream labels are unreliable: Phoenix Goodyear is tagged humid "1A").
     elevation_m : array_like
         Site elevation (sets the barometric pressure). [m]
     lat : array_like, optional
@@ -526,7 +634,8 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
     dtype : numpy dtype, default float32
         float32 keeps 1,000 sites x 8,760 h at 35 MB per variable.
     dewpoint_model : dict, optional
-        ``{term: coefficient}`` (default :func:`load_dewpoint_model`).
+        ``{term: coefficient}`` of the fitted weather models (default
+        :func:`load_dewpoint_model`).
 
     Returns
     -------
@@ -566,7 +675,7 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
             -95.0 if lon is None else lon, dtype=float)), (n,))
     except ValueError:
         raise ValueError("synthetic_year inputs must have the same length (one per site)") from None
-    unknown = sorted(set(moist) - set(DIURNAL_DEFAULT))
+    unknown = sorted(set(moist) - set(MOISTURE_CLASSES))
     if unknown:
         raise ValueError(f"moisture must be 'A', 'B', 'C' or '', got {unknown}")
     if np.any(hdb >= cdb):
@@ -586,13 +695,14 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
         # the day-to-day anomalies and the tail stretch add degree days a pure sinusoid
         # lacks; refit the sinusoid to the target less that excess (3 fixed-point passes)
         tm, amp, season, daily_mean, amp_d = _annual_fields(cdb, hdb, hdd_fit, cdd_fit,
-                                                            moist, latv)
+                                                            latv, elev, lonv, coef)
         spread = _spread_features(amp_d, amp, season)
         t_sd = np.maximum(spread @ np.array([coef[f"t_sd_{t}"] for t in SPREAD_TERMS]), 0.0)
         t_anom = t_sd * z_t[None, :]
         temp = (daily_mean[:, :, None] + t_anom[:, :, None]
                 + amp_d[:, :, None] * diurnal).reshape(n, HOURS)
         temp = _stretch_tails(temp, cdb, hdb)
+        temp = _stretch_extremes(temp, cdb, hdb, *_design_gaps(cdb, hdb, tm, amp, coef))
         daily = temp.reshape(n, 365, 24).mean(axis=2)
         hdd_fit = np.maximum(hdd_fit - (np.maximum(18.0 - daily, 0).sum(axis=1) - hdd), 0.0)
         cdd_fit = np.maximum(cdd_fit - (np.maximum(daily - 10.0, 0).sum(axis=1) - cdd), 0.0)
@@ -615,6 +725,15 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
     temp = temp.astype(dtype)
     wet = psy._wet_bulb(temp, w.astype(dtype), pressure.astype(dtype)[:, None])
     wet = np.minimum(wet, temp)
+    beta_wb = np.array([coef.get(f"design_wb_{t}", np.nan) for t in WET_BULB_TERMS])
+    if np.isfinite(beta_wb).all():
+        # calibrate the hours around the 0.4 % wet bulb to the fitted design value
+        feats = _wet_bulb_features(np.quantile(wet, 1.0 - _EXTREME, axis=1), elev, lonv)
+        dew = _stretch_wet_bulb(temp, dew, wet, pressure, feats @ beta_wb)
+        pws = psy._pws(dew)
+        w = psy.EPSILON * pws / (pressure[:, None] - pws)
+        wet = np.minimum(psy._wet_bulb(temp, w.astype(dtype), pressure.astype(dtype)[:, None]),
+                         temp)
     site_coord = np.arange(n) if site is None else np.asarray(site)
     attrs = {"synthetic": 1, "description": "dcplan synthetic typical year (annual + diurnal "
              "sinusoids fitted to degree days and design temperatures, dew point from a "
@@ -632,11 +751,14 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
         coords={"site": site_coord, "hour": np.arange(HOURS)}, attrs=attrs)
 
 
-def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, *, rcond=None) -> dict:
-    """Fit the synthetic dew-point model to real hourly dew points (least squares).
+def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=None, *,
+                       rcond=None) -> dict:
+    """Fit the synthetic year's models to real hourly weather (least squares).
 
-    The daily-mean dew point is the synthetic daily-mean temperature less a depression
-    linear in the day's diurnal half-amplitude and mean temperature, the station's annual
+    The diurnal half-amplitude of the dry bulb (:data:`DIURNAL_TERMS`) is fitted to the
+    real days' projection on the model's cosine, by month. The daily-mean dew point is
+    the synthetic daily-mean temperature less a depression linear in the day's diurnal
+    half-amplitude and mean temperature, the station's annual
     mean and swing, its elevation and the season; the hourly dew point adds a diurnal
     cycle proportional to the day's half-amplitude (negative when afternoon mixing dries
     the air). Monthly means are fitted, pooled over the stations.
@@ -649,34 +771,62 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, *, rcond=None) -> di
     real_dewpoint_c, real_temp_c : array_like
         (station, 8760) measured hourly dew points and dry bulbs, rows in the order of
         ``table``. [degC]
+    design_conditions : pandas.DataFrame, optional
+        Rows as ``table``: the ASHRAE ``heating_design_db_c`` (99.6 %),
+        ``heating_design_99_db_c``, ``cooling_design_db_c`` (0.4 %) and
+        ``cooling_design_1_db_c`` of each station (e.g. the EPW header attrs of
+        :func:`read_epw`; NaN where absent). Fits the design-tail terms (:data:`TAIL_TERMS`:
+        distance from the 1 % to the 0.4 % point, linear in the excess over the annual
+        cycle); without it those terms are left out.
 
     Returns
     -------
     dict
-        ``{term: coefficient}`` for :data:`DEWPOINT_TERMS`.
+        ``{term: coefficient}`` for :data:`DEWPOINT_TERMS` and :data:`VARIABILITY_TERMS`.
     """
     real = np.asarray(real_dewpoint_c, dtype=float)
+    real_temp = np.asarray(real_temp_c, dtype=float)
     n = len(table)
-    if real.shape != (n, HOURS):
-        raise ValueError(f"real_dewpoint_c must be ({n}, {HOURS}), got {real.shape}")
+    for name, arr in (("real_dewpoint_c", real), ("real_temp_c", real_temp)):
+        if arr.shape != (n, HOURS):
+            raise ValueError(f"{name} must be ({n}, {HOURS}), got {arr.shape}")
     cdb = table["cooling_design_db_c"].to_numpy(float)
     hdb = table["heating_design_db_c"].to_numpy(float)
+    hdd, cdd = table["hdd18"].to_numpy(float), table["cdd10"].to_numpy(float)
     lat = table["lat"].to_numpy(float) if "lat" in table else np.full(n, 45.0)
-    tm, amp, season, daily_mean, amp_d = _annual_fields(
-        cdb, hdb, table["hdd18"].to_numpy(float), table["cdd10"].to_numpy(float), None, lat)
-    x = _dewpoint_features(daily_mean, amp_d, tm, amp, table["elevation_m"].to_numpy(float),
-                           season, lat, table["lon"].to_numpy(float))
-    real_daily = real.reshape(n, 365, 24).mean(axis=2)
+    lon = table["lon"].to_numpy(float)
+    elev = table["elevation_m"].to_numpy(float)
     month = np.minimum((np.arange(365) // 30.42).astype(int), 11)
+
+    def monthly(a):
+        """(site, day[, term]) -> (site * 12[, term]) monthly means."""
+        m = np.stack([a[:, month == k].mean(axis=1) for k in range(12)], axis=1)
+        return m.reshape(n * 12, *a.shape[2:])
+
+    # diurnal half-amplitude: each real day's hourly deviations from its mean projected on
+    # the cosine the synthetic year uses, monthly means regressed on the features
+    diurnal = np.cos(2 * np.pi * (np.arange(24) - PEAK_HOUR) / 24.0)
+    t_hours = real_temp.reshape(n, 365, 24)
+    t_dev = t_hours - t_hours.mean(axis=2, keepdims=True)
+    amp_real = (t_dev @ diurnal) / float(diurnal @ diurnal)
+    tm0, amp0 = fit_annual_cycle(hdd, cdd, cdb, hdb)
+    peak = np.where(lat < 0, PEAK_DAY - 182.5, PEAK_DAY)
+    season0 = np.cos(2 * np.pi * (np.arange(365.0)[None, :] + 0.5 - peak[:, None]) / 365.0)
+    fd = _diurnal_features(cdb, hdb, tm0, amp0, elev, season0, lon)
+    b_amp, *_ = np.linalg.lstsq(monthly(fd), monthly(amp_real), rcond=rcond)
+    out = {f"amp_d_{t}": float(v) for t, v in zip(DIURNAL_TERMS, b_amp, strict=True)}
+    tm, amp, season, daily_mean, amp_d = _annual_fields(cdb, hdb, hdd, cdd, lat, elev, lon,
+                                                        out)
+    x = _dewpoint_features(daily_mean, amp_d, tm, amp, elev, season, lat, lon)
+    real_daily = real.reshape(n, 365, 24).mean(axis=2)
     xm = np.stack([x[:, month == m].mean(axis=1) for m in range(12)], axis=1)
     ln_rh = np.log(psy._pws(real_daily) / psy._pws(daily_mean))
     ym = np.stack([ln_rh[:, month == m].mean(axis=1) for m in range(12)], axis=1)
     beta, *_ = np.linalg.lstsq(xm.reshape(-1, xm.shape[-1]), ym.ravel(), rcond=rcond)
-    diurnal = np.cos(2 * np.pi * (np.arange(24) - PEAK_HOUR) / 24.0)
-    anomaly = real.reshape(n, 365, 24) - real_daily[:, :, None]
+    d_dev = real.reshape(n, 365, 24) - real_daily[:, :, None]
     driver = amp_d[:, :, None] * diurnal
-    c_h = float((anomaly * driver).sum() / (driver * driver).sum())
-    out = dict(zip(DEWPOINT_TERMS[:-1], (float(b) for b in beta), strict=True))
+    c_h = float((d_dev * driver).sum() / (driver * driver).sum())
+    out.update(zip(DEWPOINT_TERMS[:-1], (float(b) for b in beta), strict=True))
     out["diurnal_cycle"] = c_h
     # day-to-day spread about a 31-day running mean, by month, regressed on the features
     kernel = np.ones(31) / 31.0
@@ -686,7 +836,7 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, *, rcond=None) -> di
         smooth = np.stack([np.convolve(row, kernel, mode="valid") for row in wrapped])
         return daily - smooth
 
-    real_t = np.asarray(real_temp_c, dtype=float).reshape(n, 365, 24).mean(axis=2)
+    real_t = t_hours.mean(axis=2)
     t_an, d_an = anomaly(real_t), anomaly(real_daily)
     fs = _spread_features(amp_d, amp, season)
     fsm = np.stack([fs[:, month == m].mean(axis=1) for m in range(12)], axis=1)
@@ -696,6 +846,32 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, *, rcond=None) -> di
         b, *_ = np.linalg.lstsq(fsm, sd, rcond=rcond)
         out.update({f"{key}_{t}": float(v) for t, v in zip(SPREAD_TERMS, b, strict=True)})
     out["td_correlation"] = float(np.corrcoef(t_an.ravel(), d_an.ravel())[0, 1])
+    # design tails: ASHRAE 99 % - 99.6 % and 0.4 % - 1 % dry bulbs on the excess
+    if design_conditions is not None:
+        dc = design_conditions
+        for side, gap, excess in (
+                ("heat", dc["heating_design_99_db_c"] - dc["heating_design_db_c"],
+                 tm - amp - hdb),
+                ("cool", dc["cooling_design_db_c"] - dc["cooling_design_1_db_c"],
+                 cdb - tm - amp)):
+            gap = np.asarray(gap, dtype=float)
+            ok = np.isfinite(gap)
+            if ok.sum() < 3:
+                raise ValueError(f"design_conditions: {int(ok.sum())} stations with both "
+                                 f"{side}ing design dry bulbs, need >= 3")
+            x = np.stack([np.ones(int(ok.sum())), excess[ok]], axis=1)
+            b, *_ = np.linalg.lstsq(x, gap[ok], rcond=rcond)
+            out.update({f"tail_{side}_{t}": float(v) for t, v in zip(TAIL_TERMS, b, strict=True)})
+        if "cooling_design_wb_c" in dc:
+            wb_design = np.asarray(dc["cooling_design_wb_c"], dtype=float)
+            ok = np.isfinite(wb_design)
+            year = synthetic_year(cdb, hdb, hdd, cdd, None, elev, lat, lon=lon,
+                                  dewpoint_model=out)
+            wb_syn = np.quantile(year["wet_bulb_c"].values, 1.0 - _EXTREME, axis=1)
+            x = _wet_bulb_features(wb_syn, elev, lon)[ok]
+            b, *_ = np.linalg.lstsq(x, wb_design[ok], rcond=rcond)
+            out.update({f"design_wb_{t}": float(v)
+                        for t, v in zip(WET_BULB_TERMS, b, strict=True)})
     return out
 
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_weather import load_stations  # noqa: E402
+from bench_weather import design_conditions, load_stations  # noqa: E402
 
 from dcplan import weather  # noqa: E402
 
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     table, real = load_stations(folder)
     dew = np.stack([r["dewpoint_c"].values.astype(float) for r in real])
     temp = np.stack([r["temp_air_c"].values.astype(float) for r in real])
-    coef = weather.fit_dewpoint_model(table, dew, temp)
+    coef = weather.fit_dewpoint_model(table, dew, temp, design_conditions(real))
     terms = [t for t in weather.DEWPOINT_TERMS + weather.VARIABILITY_TERMS]
     with open(OUT, "w", newline="") as fh:
         fh.write(f"# fitted by scripts/build_dewpoint_model.py to {len(table)} NREL TMY3 files "

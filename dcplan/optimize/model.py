@@ -38,6 +38,8 @@ import xarray as xr
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from dcplan.errors import DataError, Problem
+from dcplan.optimize.levers_fleet import add_fleet_levers
+from dcplan.optimize.levers_power import add_power_levers
 from dcplan.optimize.registry import FAMILIES
 from dcplan.physics import grid
 
@@ -345,6 +347,8 @@ class Builder:
     opt: BuildOptions
     dom: Domains | None = None
     col: Columns | None = None
+    #: row positions (5-D over AX) of families other builders add terms to (the levers)
+    pos: dict = field(default_factory=dict)
 
     def on(self, family: str) -> bool:
         return self.opt.on(family)
@@ -460,6 +464,8 @@ def build_model(
     add_capex_budget(b)
     add_carbon_cap(b)
     add_iso_share(b)
+    add_power_levers(b)
+    add_fleet_levers(b)  # off unless the study turns a fleet lever on
     add_structural_rows(b)
     add_objective(b)
     model = _finish(b)
@@ -808,6 +814,7 @@ def add_facility_peak(b: Builder) -> None:
     m, c = b.m, b.col
     has = b.dom.gpu_ok.any(axis=(1, 2), keepdims=True)
     r = m.add_rows("facility_peak_max", ("site", "year"), has, "le", 0.0)
+    b.pos["facility_peak_max"] = r
     m.terms(r, c.gpus, m.coef("facility_peak_kw_per_gpu"))
     m.terms(r, c.ic_mw, -1.0)
 
@@ -875,6 +882,7 @@ def add_capex_budget(b: Builder) -> None:
         "le",
         np.where(np.isfinite(budget), budget, 0.0),
     )
+    b.pos["capex_budget_max"] = r
     # a cumulative column x_t spends (x_t - x_{t-1}) c in year t: +c in row t, -c in row t+1
     nxt = _next_year(r)
     fac = m.coef("facility_capex_usd_per_mw") * d.block_mw / 1e6
@@ -898,6 +906,7 @@ def add_carbon_cap(b: Builder) -> None:
     r = m.add_rows(
         "carbon_cap_max", ("year",), np.isfinite(cap), "le", np.where(np.isfinite(cap), cap, 0.0)
     )
+    b.pos["carbon_cap_max"] = r
     m.terms(r, c.gpus, m.coef("facility_mwh_per_gpu_year") * m.coef("co2_t_per_mwh"))
 
 

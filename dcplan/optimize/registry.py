@@ -295,6 +295,99 @@ CONSTRAINTS: dict[str, Entry] = {
     ]
 }
 
+# time-to-power levers on the power side (dcplan.optimize.levers_power): built only when the
+# study's ``power:`` section turns the lever on
+_SOY = ("site", "option", "year")
+_SY = ("site", "year")
+VARIABLES.update({
+    e.name: e
+    for e in [
+        Entry("flex_active", _SOY, "1", "option's equipment bought early for flexible service "
+              "(binary, cumulative until firm service)", "flex_interconnect",
+              "add_flexible_interconnect"),
+        Entry("flex_mw", _SOY, "MW", "flexible (curtailable) MW energised", "flex_interconnect",
+              "add_flexible_interconnect"),
+        Entry("bridge_mw", _SY, "MW", "bridge gas turbine MW installed (cumulative)",
+              "bridge_power", "add_bridge_power"),
+        Entry("bridge_gen_mw", _SY, "MW", "facility peak carried by the bridge turbines",
+              "bridge_power", "add_bridge_power"),
+        Entry("smoothing_mw", _SY, "MW", "battery MW installed to smooth training swings "
+              "(cumulative)", "power_smoothing", "add_power_smoothing"),
+    ]
+})
+CONSTRAINTS.update({
+    e.name: e
+    for e in [
+        Entry("flex_mw_max", _SOY, "MW", "flexible MW <= option capacity x flex_active before "
+              "firm service; flexible + firm MW <= capacity after", "flex_interconnect",
+              "add_flexible_interconnect"),
+        Entry("flex_active_monotone", _SOY, "1", "flexible service, once bought, stays until "
+              "firm", "flex_interconnect", "add_flexible_interconnect"),
+        Entry("flex_to_firm", _SOY, "1", "an option served flexibly is built firm by its "
+              "earliest year", "flex_interconnect", "add_flexible_interconnect"),
+        Entry("flex_choice_max", _SY, "1", "flexible service on at most one option per site",
+              "flex_interconnect", "add_flexible_interconnect"),
+        Entry("flex_headroom_max", ("year",), "MW", "fleet flexible MW <= its share of the "
+              "curtailment-enabled headroom", "flex_headroom", "add_flexible_interconnect"),
+        Entry("bridge_gen_max", _SY, "MW", "bridge generation <= availability x turbines "
+              "installed", "bridge_power", "add_bridge_power"),
+        Entry("bridge_mw_monotone", _SY, "MW", "bridge turbines stay (as backup)",
+              "bridge_power", "add_bridge_power"),
+        Entry("bridge_gen_pregrid", _SY, "MW", "no bridge generation once the site's grid "
+              "option is built", "bridge_power", "add_bridge_power"),
+        Entry("bridge_gen_load", _SY, "MW", "bridge generation <= the site's facility peak",
+              "bridge_power", "add_bridge_power"),
+        Entry("gas_turbine_supply_max", ("year",), "MW", "turbine MW delivered to the fleet "
+              "per year <= supply cap", "gas_turbine_supply", "add_bridge_power"),
+        Entry("smoothing_min", _SY, "MW", "battery MW >= training swing - ISO allowance",
+              "power_smoothing", "add_power_smoothing"),
+        Entry("smoothing_mw_monotone", _SY, "MW", "smoothing batteries stay", "power_smoothing",
+              "add_power_smoothing"),
+    ]
+})
+#: lever families: each built only when its study section is given (tests/test_levers_power.py)
+LEVER_FAMILIES: tuple[str, ...] = ("flex_interconnect", "flex_headroom", "bridge_power",
+                                   "gas_turbine_supply", "power_smoothing")
+# fleet levers of time to power (dcplan.optimize.levers_fleet): built only when the study
+# turns the lever on
+VARIABLES.update({e.name: e for e in [
+    Entry("cluster_home", ("site", "chip"), "1", "the site holding the chip's training cluster "
+          "(binary, one per chip)", "training_cluster", "add_training_cluster"),
+    Entry("cluster_home_gpus", ("site", "chip", "year"), "kGPU", "training-cluster GPUs at "
+          "its home site", "training_cluster", "add_training_cluster"),
+    Entry("cluster_remote_gpus", ("chip", "year"), "kGPU", "training-cluster GPUs at other "
+          "sites, paying inter-site bandwidth", "training_cluster", "add_training_cluster"),
+    Entry("gpus_training", ("year",), "kGPU", "GPUs serving the delivered training target",
+          "delivered_compute", "add_delivered_compute"),
+    Entry("gpus_inference", ("year",), "kGPU", "GPUs serving the delivered inference target",
+          "delivered_compute", "add_delivered_compute"),
+]})
+CONSTRAINTS.update({e.name: e for e in [
+    Entry("lpt_supply_max", ("year",), "1", "large power transformers of the options built "
+          "<= what the fleet's order cap delivers by the year", "lpt_supply", "add_lpt_supply"),
+    Entry("chip_delivery_max", ("chip", "year"), "kGPU", "GPUs of a chip deployed in the year "
+          "<= chip_delivery_max_gpus", "chip_delivery", "add_chip_delivery"),
+    Entry("cluster_home_one", ("chip",), "1", "one home site per training cluster",
+          "training_cluster", "add_training_cluster"),
+    Entry("cluster_home_max", ("site", "chip", "year"), "kGPU", "cluster GPUs only at its home "
+          "site", "training_cluster", "add_training_cluster"),
+    Entry("cluster_home_gpus_max", ("site", "chip", "year"), "kGPU", "cluster GPUs at home <= "
+          "the chip's GPUs online there", "training_cluster", "add_training_cluster"),
+    Entry("cluster_size_min", ("chip", "year"), "kGPU", "cluster GPUs at home + elsewhere >= "
+          "the cluster size", "training_cluster", "add_training_cluster"),
+    Entry("cluster_remote_max", ("chip", "year"), "kGPU", "cluster GPUs elsewhere exist in the "
+          "fleet", "training_cluster", "add_training_cluster"),
+    Entry("delivered_training_min", ("workload", "year"), "M GPU*h", "training GPU-hours "
+          "delivered >= the target", "delivered_compute", "add_delivered_compute"),
+    Entry("delivered_inference_min", ("workload", "year"), "M GPU*h", "inference GPU-hours "
+          "delivered >= the target", "delivered_compute", "add_delivered_compute"),
+    Entry("delivered_split_max", ("year",), "kGPU", "GPUs given to the workloads <= GPUs "
+          "online", "delivered_compute", "add_delivered_compute"),
+]})
+#: families of the fleet levers (tests/test_levers_fleet.py shows each binds)
+FLEET_LEVER_FAMILIES: tuple[str, ...] = (
+    "lpt_supply", "chip_delivery", "training_cluster", "delivered_compute")
+
 #: valid inequalities: they never change the integer optimum, only tighten the LP relaxation
 TIGHTENINGS: tuple[str, ...] = ("fleet_rounding",)
 
@@ -334,4 +427,15 @@ MEANING: dict[str, str] = {
     "[MUSD, NPV]",
     "it_monotone": "value of being allowed to decommission 1 block [MUSD, NPV]",
     "ic_monotone": "value of being allowed to de-energise 1 MW [MUSD, NPV]",
+    "flex_interconnect": "value of one more MW of flexible interconnection [MUSD, NPV]",
+    "flex_headroom": "value of 1 MW more curtailment-enabled headroom for the fleet [MUSD, NPV]",
+    "bridge_power": "value of 1 MW more bridge generation at a site [MUSD, NPV]",
+    "gas_turbine_supply": "value of 1 MW more gas turbine deliveries in that year [MUSD, NPV]",
+    "power_smoothing": "value of 1 MW more swing the ISO accepts at a site [MUSD, NPV]",
+    "lpt_supply": "value of one more large power transformer in service by that year "
+    "[MUSD, NPV]",
+    "chip_delivery": "value of one thousand more GPUs delivered in that year [MUSD, NPV]",
+    "training_cluster": "cost of one thousand more GPUs in the training cluster [MUSD, NPV]",
+    "delivered_compute": "cost of one million more GPU-hours delivered in that year "
+    "[MUSD, NPV]",
 }

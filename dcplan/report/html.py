@@ -23,6 +23,8 @@ from dcplan.report.common import (
     cooling_color,
 )
 from dcplan.report.figures import FIGURES, _site_name
+from dcplan.report.levers import fleet_levers_html
+from dcplan.report.power import power_levers_html
 from dcplan.report.tables import (
     SITE_YEAR_COLUMNS,
     YEAR_COLUMNS,
@@ -226,12 +228,14 @@ def render_html(plan: Plan, figures: dict[str, bytes]) -> str:
         "<h2>Binding constraints</h2><ul>",
         "".join(f"<li>{_esc(line)}</li>" for line in binding_constraints_text(plan)),
         "</ul>",
+        power_levers_html(plan),
         "<h2>Totals by year</h2>",
         _years_table(summary),
         "<h2>Chosen sites</h2>",
         _sites_table(plan),
         _cooling_legend(plan),
         _site_sections(plan),
+        fleet_levers_html(plan),  # empty unless the study turned a fleet lever on
         '<h2 id="assumptions">Assumptions</h2>',
         _assumptions_html(plan),
     ]

@@ -1,0 +1,226 @@
+"""Time-to-power levers on the power side: the rows and columns of each lever.
+
+Three levers, each off unless the study's ``power:`` section turns it on (then
+:func:`dcplan.power_plan.power_inputs` adds its coefficients to the inputs, and the
+``add_*`` builders here see them; :mod:`dcplan.power_plan` also holds the plan outputs,
+costs and audit of the levers). With every lever off nothing here adds a column, a row or an objective term, so the
+model and its optimum are those of the plain siting model. docs/formulation.md,
+"Time-to-power levers: power", gives the rows and their validity.
+
+``flex_interconnect``
+    A site may energise an interconnect option early as a *flexible* (curtailable) load:
+    from ``flex_earliest_year`` (equipment lead plus ``queue_share`` of the study time)
+    instead of ``ic_earliest_year``. The option's equipment is bought when flexible service
+    starts and becomes firm service at ``ic_earliest_year``; flexible MW may also top up the
+    firm MW during the firm ramp. Every flexible MW gives up ``curtailment_share`` of the
+    year's hours, costed at the value of the compute lost.
+``flex_headroom``
+    Flexible MW of the whole fleet <= its share of the national curtailment-enabled
+    headroom (Norris et al. 2025, :mod:`dcplan.physics.onsite`).
+``bridge_power``
+    On-site gas turbines: bought from ``bridge_earliest_year`` (turbine lead or the state's
+    air permit), they carry load only in years before the site's grid connection is built
+    and before the last of its grid options could be energised, and stay as backup after.
+    Their fuel and emissions replace grid energy and grid CO2.
+``gas_turbine_supply``
+    Turbine MW delivered to the whole fleet per year <= the supply cap: when it binds,
+    deliveries (and the capacity they carry) move to later years.
+``power_smoothing``
+    Battery MW per site >= the synchronous training swing of its GPUs beyond the swing the
+    ISO accepts from one load; sized with ``smoothing_duration_h`` hours of energy.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from dcplan.physics import grid, onsite
+
+logger = logging.getLogger(__name__)
+
+SY = ("site", "year")
+SOY = ("site", "option", "year")
+
+
+# ------------------------------------------------------------------------------ helpers
+# small copies of model.py's shift and monotone helpers: model.py imports this module
+def _prev(pos: np.ndarray) -> np.ndarray:
+    """``pos`` of year t-1 at year t (-1 in the first year)."""
+    out = np.full(pos.shape, -1, dtype=np.int64)
+    out[..., 1:] = pos[..., :-1]
+    return out
+
+
+def _next_year(pos: np.ndarray) -> np.ndarray:
+    """``pos`` of year t+1 at year t (-1 in the last year)."""
+    out = np.full(pos.shape, -1, dtype=np.int64)
+    out[..., :-1] = pos[..., 1:]
+    return out
+
+
+def _drop_next(factor: np.ndarray) -> np.ndarray:
+    """``f_t - f_{t+1}`` (``f_{T+1} = 0``): the charge of a cumulative column at year t."""
+    nxt = np.concatenate([factor[..., 1:], np.zeros(factor.shape[:-1] + (1,))], axis=-1)
+    return factor - nxt
+
+
+def _monotone(b, name: str, dims: tuple[str, ...], pos: np.ndarray) -> None:
+    """Rows ``x_t >= x_{t-1}`` where both years exist."""
+    prev = _prev(pos)
+    r = b.m.add_rows(name, dims, (pos >= 0) & (prev >= 0), "ge", 0.0)
+    b.m.terms(r, pos, 1.0)
+    b.m.terms(r, prev, -1.0)
+
+
+# ----------------------------------------------------------------------------- builders
+def add_power_levers(b) -> None:
+    """Every power lever the inputs carry (no-op when none is on)."""
+    add_flexible_interconnect(b)
+    add_bridge_power(b)
+    add_power_smoothing(b)
+
+
+def _year(b) -> np.ndarray:
+    m = b.m
+    return m.years.reshape(1, 1, 1, 1, -1)
+
+
+def add_flexible_interconnect(b) -> None:
+    """Flexible service of an interconnect option before (and beside) its firm service."""
+    m, c, d = b.m, b.col, b.dom
+    if "flex_earliest_year" not in m.inputs or not b.on("flex_interconnect"):
+        return
+    y = _year(b)
+    cap = m.coef("ic_capacity_mw")
+    phase = m.coef("ic_phase_mw_per_yr")
+    start = m.coef("flex_earliest_year").astype(float)
+    firm = d.ic_start
+    # flexible service only on an option whose firm service comes inside the horizon
+    ok = (cap > 0) & (firm <= m.years[-1]) & (start < firm)
+    ub = grid.energisable_mw(m.years, start[..., 0], cap[..., 0], phase[..., 0])
+    mw_ok = ok & (y >= start) & (ub > 0)
+    active = m.add_var("flex_active", SOY, mw_ok & (y < firm), 0, 1, "binary")
+    flex = m.add_var("flex_mw", SOY, mw_ok, 0, ub, "continuous")
+    late = y >= firm
+    r = m.add_rows("flex_mw_max", SOY, flex >= 0, "le", 0.0)
+    m.terms(r, flex, 1.0)
+    m.terms(r, active, -cap)
+    m.terms(np.where(late, r, -1), c.ic_mw, 1.0)
+    m.terms(np.where(late, r, -1), c.ic_active, -cap)
+    _monotone(b, "flex_active_monotone", SOY, active)
+    # the equipment bought early becomes the firm option: built by its earliest year
+    nxt = _next_year(c.ic_active)
+    r = m.add_rows("flex_to_firm", SOY, (active >= 0) & (nxt >= 0), "ge", 0.0)
+    m.terms(r, nxt, 1.0)
+    m.terms(r, active, -1.0)
+    r = m.add_rows("flex_choice_max", SY, (active >= 0).any(axis=3, keepdims=True), "le", 1.0)
+    m.terms(r, active, 1.0)
+    if b.on("flex_headroom"):
+        headroom = m.coef("flex_headroom_mw")
+        has = (flex >= 0).any(axis=(0, 3), keepdims=True) & np.isfinite(headroom)
+        r = m.add_rows("flex_headroom_max", ("year",), has, "le",
+                       np.where(np.isfinite(headroom), headroom, 0.0))
+        m.terms(r, flex, 1.0)
+    _supply(b, flex)
+    ic_capex = m.coef("ic_capex_usd") / 1e6
+    _capex_cash(b, active, ic_capex)
+    m.objective(active, _drop_next(m.coef("capital_factor_interconnect")) * ic_capex)
+    curtail = (m.coef("flex_curtailment_share") * onsite.HOURS_PER_YEAR
+               * m.coef("flex_curtailment_usd_per_mwh"))
+    m.objective(flex, m.coef("discount_factor") * curtail / 1e6)
+
+
+def add_bridge_power(b) -> None:
+    """On-site bridge turbines: capacity, when they may run, supply cap, fuel and CO2."""
+    m, c, d = b.m, b.col, b.dom
+    if "bridge_earliest_year" not in m.inputs or not b.on("bridge_power"):
+        return
+    y = _year(b)
+    avail = m.coef("bridge_availability")
+    mwh = m.coef("bridge_mwh_per_mw_yr")
+    # the most facility peak the site can reach: its IT limit x the highest peak per IT kW
+    ratio = np.where(d.gpu_ok.any(axis=4, keepdims=True),
+                     m.coef("facility_peak_kw_per_gpu") / m.coef("it_kw_per_gpu"), 0.0)
+    peak = d.site_cap.max(axis=4, keepdims=True) * ratio.max(axis=(1, 2), keepdims=True)
+    start = m.coef("bridge_earliest_year")
+    ok = (y >= start) & (avail > 0) & (peak > 0)
+    cap = m.add_var("bridge_mw", SY, ok, 0, peak / np.maximum(avail, 1e-9), "continuous")
+    # interim only: no generation from the year the site's last grid option could be energised
+    runs = ok & (y < bridge_end(m.coef("ic_capacity_mw"), d.ic_start))
+    gen = m.add_var("bridge_gen_mw", SY, runs, 0, peak, "continuous")
+    r = m.add_rows("bridge_gen_max", SY, gen >= 0, "le", 0.0)
+    m.terms(r, gen, 1.0)
+    m.terms(r, cap, -avail)
+    _monotone(b, "bridge_mw_monotone", SY, cap)
+    # bridge only: no generation once the site's grid connection is built
+    r = m.add_rows("bridge_gen_pregrid", SY, gen >= 0, "le", peak)
+    m.terms(r, gen, 1.0)
+    m.terms(r, c.ic_active, peak)
+    r = m.add_rows("bridge_gen_load", SY, gen >= 0, "le", 0.0)
+    m.terms(r, gen, 1.0)
+    m.terms(r, c.gpus, -m.coef("facility_peak_kw_per_gpu"))
+    if b.on("gas_turbine_supply"):
+        supply = m.coef("bridge_supply_mw_per_yr")
+        has = (cap >= 0).any(axis=0, keepdims=True) & np.isfinite(supply)
+        r = m.add_rows("gas_turbine_supply_max", ("year",), has, "le",
+                       np.where(np.isfinite(supply), supply, 0.0))
+        m.terms(r, cap, 1.0)
+        m.terms(r, _prev(cap), -1.0)
+    _supply(b, gen)
+    ef_gas = m.coef("bridge_co2_t_per_mwh")
+    ef_grid = m.coef("co2_t_per_mwh")
+    rc = b.pos.get("carbon_cap_max")
+    if rc is not None:
+        m.terms(rc, gen, mwh * (ef_gas - ef_grid) / 1e3)
+    capex = m.coef("bridge_capex_usd_per_mw") / 1e6
+    _capex_cash(b, cap, capex)
+    df = m.coef("discount_factor")
+    m.objective(cap, _drop_next(m.coef("capital_factor_bridge")) * capex
+                + df * m.coef("bridge_fixed_om_usd_per_mw_yr") / 1e6)
+    price = m.coef("carbon_price_usd_per_t")
+    net = (m.coef("bridge_energy_usd_per_mwh") + price * ef_gas
+           - m.coef("electricity_usd_per_mwh") - price * ef_grid)
+    m.objective(gen, df * mwh * net / 1e6)
+
+
+def bridge_end(ic_capacity_mw, ic_start):
+    """First year bridge turbines may no longer carry load: the latest earliest year of the
+    site's grid options (reduced over the option axis, which is axis 3 of the model arrays
+    and the last axis of an (site, option) array)."""
+    axis = 3 if np.ndim(ic_start) == 5 else -1
+    return np.where(np.asarray(ic_capacity_mw) > 0, ic_start, -np.inf).max(axis=axis, keepdims=True)
+
+
+def add_power_smoothing(b) -> None:
+    """Battery MW at each site >= its training swing beyond the ISO allowance."""
+    m, c, d = b.m, b.col, b.dom
+    if "smoothing_swing_kw_per_gpu" not in m.inputs or not b.on("power_smoothing"):
+        return
+    swing = m.coef("smoothing_swing_kw_per_gpu")
+    has = (d.gpu_ok & (swing > 0)).any(axis=(1, 2), keepdims=True)
+    mw = m.add_var("smoothing_mw", SY, has, 0, np.inf, "continuous")
+    r = m.add_rows("smoothing_min", SY, has, "ge", -m.coef("smoothing_allowance_mw"))
+    m.terms(r, mw, 1.0)
+    m.terms(r, c.gpus, -swing)  # kW/GPU = MW per kGPU
+    _monotone(b, "smoothing_mw_monotone", SY, mw)
+    capex = m.coef("smoothing_capex_usd_per_mw") / 1e6
+    _capex_cash(b, mw, capex)
+    m.objective(mw, _drop_next(m.coef("capital_factor_smoothing")) * capex
+                + m.coef("discount_factor") * m.coef("smoothing_fixed_om_usd_per_mw_yr") / 1e6)
+
+
+def _supply(b, col) -> None:
+    """Add ``col`` (MW) to the supply side of the facility-peak rows."""
+    rows = b.pos.get("facility_peak_max")
+    if rows is not None:
+        b.m.terms(rows, col, -1.0)
+
+
+def _capex_cash(b, col, usd) -> None:
+    """A cumulative column spends ``usd`` (MUSD per unit) in the year it grows."""
+    rows = b.pos.get("capex_budget_max")
+    if rows is not None:
+        b.m.terms(rows, col, usd)
+        b.m.terms(_next_year(rows), col, -usd)

@@ -1,0 +1,71 @@
+"""Build data/onsite_power.csv: the few NREL ATB 2022 rows dcplan's power levers read.
+
+Reads the public NREL Annual Technology Baseline 2022 electricity table (the copy in
+``../shared/data/costs/nrel_atb_electricity_2022.parquet``, from PyPSA/technology-data,
+CC-BY-4.0) and keeps, for cost year 2025, the Moderate scenario, Market financial case and
+30-year (batteries: 20-year) cost recovery period:
+
+* ``gas_turbine``: "NG F-Frame CT" (NaturalGas_FE / CTAvgCF): CAPEX, fixed and variable O&M;
+* ``battery_2h`` and ``battery_4h``: utility-scale battery storage, 2 h and 4 h: CAPEX and
+  fixed O&M (their difference splits battery cost into a power and an energy part).
+
+Values are in 2020 USD, as ATB 2022 publishes them. Run from the checkout root::
+
+    python scripts/build_onsite_power.py [path/to/nrel_atb_electricity_2022.parquet]
+
+Needs pyarrow to read the parquet file (the CSV it writes needs nothing).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "costs" / "nrel_atb_electricity_2022.parquet"
+OUT = ROOT / "data" / "onsite_power.csv"
+COST_YEAR = "2025"
+
+#: (tech, ATB technology, ATB techdetail, cost recovery period [yr])
+ROWS = (
+    ("gas_turbine", "NaturalGas_FE", "CTAvgCF", "30"),
+    ("battery_2h", "Utility-Scale Battery Storage", "2Hr Battery Storage", "20"),
+    ("battery_4h", "Utility-Scale Battery Storage", "4Hr Battery Storage", "20"),
+)
+PARAMETERS = {"CAPEX": "capex_usd_per_kw", "Fixed O&M": "fixed_om_usd_per_kw_yr",
+              "Variable O&M": "variable_om_usd_per_mwh"}
+
+
+def build(source: Path) -> pd.DataFrame:
+    atb = pd.read_parquet(source)
+    atb = atb[(atb["core_metric_variable"].astype(str) == COST_YEAR) & (atb["scenario"] == "Moderate")
+              & (atb["core_metric_case"] == "Market")]
+    records = []
+    for tech, technology, detail, crp in ROWS:
+        rows = atb[(atb["technology"] == technology) & (atb["techdetail"] == detail)
+                   & (atb["crpyears"].astype(str) == crp)]
+        record = {"tech": tech, "display_name": str(rows["display_name"].iloc[0])}
+        for parameter, column in PARAMETERS.items():
+            values = rows.loc[rows["core_metric_parameter"] == parameter, "value"].unique()
+            if len(values) > 1:
+                raise ValueError(f"{tech}: {len(values)} different {parameter} values in ATB")
+            record[column] = round(float(values[0]), 3) if len(values) else 0.0
+        record.update({"cost_year": int(COST_YEAR), "dollar_year": 2020,
+                       "source": f"NREL ATB 2022 electricity, {technology}/{detail}, Moderate, "
+                                 f"Market, {crp}-yr CRP"})
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def main(argv: list[str]) -> int:
+    source = Path(argv[1]) if len(argv) > 1 else DEFAULT_SOURCE
+    table = build(source)
+    OUT.write_text(table.to_csv(index=False), encoding="utf-8")
+    print(f"wrote {OUT} ({len(table)} rows) from {source}")  # noqa: T201 - a build script
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
