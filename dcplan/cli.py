@@ -4,7 +4,8 @@ Exit codes: 0 a plan was found within the gap (or the command succeeded); 1 bad 
 (or an output path dcplan refuses to write); 2 the study is infeasible (the diagnosis is
 printed); 3 the time limit passed with no feasible plan, or the solver failed; 4 the
 solver's plan failed its audit (nothing written); 5 the plan was written but its report
-failed; 130 interrupted (Ctrl-C), nothing written.
+failed; 6 a sweep finished but some of its scenarios have no plan; 130 interrupted
+(Ctrl-C), nothing written (a sweep keeps its finished scenarios).
 
 Everything the CLI prints that comes from the user (names, ids, paths, messages quoting
 values) goes through :func:`_safe`: rich markup is escaped and control characters are
@@ -110,7 +111,7 @@ def _check_time_limit(text: str | None) -> float | None:
 
 
 @contextmanager
-def _interruptible(what: str):
+def _interruptible(what: str, kept: str = "no output was written (a previous result at the path is unchanged)"):
     """Make Ctrl-C stop at once, even inside the solver, with a message and exit 130.
 
     The solver runs in C for long stretches without returning to Python, so Python's own
@@ -139,8 +140,7 @@ def _interruptible(what: str):
 
                 abort_active()
                 _stop_children()
-                err_console.print(f"\n[bold red]interrupted:[/] {what} stopped; no output was "
-                                  "written (a previous result at the path is unchanged)")
+                err_console.print(f"\n[bold red]interrupted:[/] {what} stopped; {kept}")
                 err_console.file.flush()
                 os._exit(EXIT_INTERRUPTED)
 
@@ -541,41 +541,174 @@ def _read_run(run_dir: Path):
     return plan
 
 
+#: exit code of a sweep that finished with at least one scenario without a plan
+EXIT_SOME_FAILED = 6
+
+
 @app.command()
 def sweep(
     study: StudyArg,
     vary: Annotated[
-        list[str],
-        typer.Option("--vary", help="field=v1,v2,... e.g. limits.block_mw=10,20 (repeatable)"),
-    ],
-    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/sweep"),
-    workers: Annotated[int, typer.Option(help="local worker processes")] = 2,
-    scheduler: Annotated[str | None, typer.Option(help="address of a Dask scheduler")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+        list[str] | None,
+        typer.Option("--vary", help="field=v1,v2,... e.g. limits.block_mw=10,20 (repeatable); "
+                     "every combination is a scenario"),
+    ] = None,
+    scenarios: Annotated[
+        Path | None,
+        typer.Option("--scenarios", help="YAML or CSV file of named scenarios, one per entry or row "
+                     "(see docs/sweeps.md)"),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="sweep folder; a rerun resumes it")] = Path("runs/sweep"),
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes of the local cluster (default: one per core)")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="address of a running Dask scheduler, tcp://HOST:PORT (default: a local cluster)")] = None,
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="solve every scenario again, even those the folder holds finished")] = False,
+    report: Annotated[bool, typer.Option(help="write the comparison report")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")] = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Solve every combination of the varied fields, in parallel on Dask."""
+    """Solve many variants of a study, one Dask task per scenario; a rerun resumes.
+
+    Give the scenarios with --vary (every combination of the values) or with --scenarios FILE
+    (named scenarios, one per YAML entry or CSV row); the two are not combined. Each scenario
+    is solved by HiGHS on one thread in its own task, on a local cluster of worker processes
+    or on the workers of --scheduler. The folder gets scenario_NAME/ per scenario, sweep.csv
+    (status, objective, gap, seconds and error of each), sweep.nc (every plan along a scenario
+    dimension) and report/. A rerun skips the scenarios already finished for the same study
+    and dcplan version (--fresh solves them again). Exit code 6: the sweep finished, but at
+    least one scenario has no plan (infeasible or failed; sweep.csv says why).
+    """
     from dcplan.atomic import check_output_dir
+    from dcplan.distributed import check_address
+    from dcplan.errors import ClusterError, Problem
     from dcplan.run import study_paths
     from dcplan.spec import load_study
-    from dcplan.sweep import parse_vary, run_sweep
+    from dcplan.sweep import PLAN_STATUSES, parse_vary, read_scenarios, run_sweep, vary_scenarios
 
     try:
+        if bool(vary) == (scenarios is not None):
+            raise SpecError([Problem("--vary / --scenarios", "give the scenarios with --vary or with "
+                                     "--scenarios FILE" + (", not both" if vary else ""),
+                                     "list every combination you need as rows of one scenarios file")])
+        if scheduler is not None:
+            check_address(scheduler)
+            if workers is not None:
+                raise SpecError([Problem("--workers", "a worker count was given with --scheduler",
+                                         "leave out --workers: the scheduler's workers are used")])
+        if workers is not None and workers < 1:
+            raise SpecError([Problem("--workers", f"{workers} worker processes", "give 1 or more")])
         base = load_study(study)
-        grid = parse_vary(vary)
-        check_output_dir(out, overwrite=overwrite, protect=study_paths(base))
+        cases = (vary_scenarios(base, parse_vary(vary)) if vary else read_scenarios(scenarios, base))
+        protect = [scenarios] if scenarios is not None else []
+        check_output_dir(out, overwrite=overwrite, protect=[*study_paths(base), *protect])
     except (SpecError, DataError, OutputError, ValueError) as exc:
         raise _fail_input(exc) from None
+    report_failure = None
     try:
-        with _interruptible("the sweep"), _phases(quiet) as progress:
-            table = run_sweep(base, grid, out=out, workers=workers, scheduler=scheduler,
-                              progress=progress, overwrite=overwrite)
-    except (SpecError, DataError, OutputError, ValueError) as exc:
+        with _interruptible("the sweep", kept="finished scenarios are kept; rerun to resume"), \
+                _sweep_progress(quiet) as progress:
+            table = run_sweep(base, scenarios=cases, out=out, workers=workers, scheduler=scheduler,
+                              progress=progress, report=report, overwrite=overwrite, fresh=fresh,
+                              protect=protect)
+    except ReportError as exc:
+        table, report_failure = exc.plan, exc
+    except (SpecError, DataError, OutputError, ClusterError, ValueError) as exc:
         raise _fail_input(exc) from None
+    failed = table[~table["status"].isin(PLAN_STATUSES)]
     if not quiet:
-        console.print(_safe(table.to_string(index=False)))
-        console.print(f"sweep results in {_safe(out)}; comparison report "
-                      f"{_safe(out / 'report' / 'index.html')}")
+        console.print(_sweep_table(table))
+        console.print(f"sweep results in {_safe(out)}: sweep.csv, sweep.nc"
+                      + (f", report {_safe(out / 'report' / 'index.html')}" if report and not report_failure else ""))
+    if report_failure is not None:
+        err_console.print(f"[bold red]report failed:[/] {_safe(report_failure)}")
+        raise typer.Exit(EXIT_REPORT)
+    if len(failed):
+        err_console.print(f"[bold red]{len(failed)} of {len(table)} scenarios have no plan:[/] "
+                          f"{_safe(', '.join(failed['scenario'].astype(str)[:20]))}; their errors are in "
+                          f"{_safe(out / 'sweep.csv')}")
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _scenario_line(name: str, state: str, record: dict) -> str:
+    """One finished scenario, as the sweep progress prints it."""
+    status = str(record.get("status", ""))
+    if status in ("optimal", "time_limit"):
+        text = (f"[green]{status}[/]  ${(record.get('objective_usd') or 0) / 1e9:,.3f} bn  "
+                f"gap {(record.get('mip_gap') or 0):.2%}  solve {(record.get('solve_seconds') or 0):,.1f} s")
+    else:
+        error = str(record.get("error", "")).strip().splitlines()
+        text = f"[red]{_safe(status)}[/]  {_safe(error[0][:160]) if error else ''}"
+    how = "reused" if state == "skipped" else f"{(record.get('task_seconds') or 0):,.1f} s"
+    return f"  {_safe(name)}  {text}  [dim]({how})[/]"
+
+
+@contextmanager
+def _sweep_progress(quiet: bool):
+    """Rich progress of a sweep: one bar over the scenarios, a line as each one finishes."""
+    if quiet:
+        yield lambda event, info=None: None
+        return
+    from rich.progress import MofNCompleteColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}", table_column=Column(min_width=10, no_wrap=True)),
+        BarColumn(bar_width=16), MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}", markup=False,
+                   table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+        TimeElapsedColumn(table_column=Column(min_width=7, no_wrap=True)),
+        console=err_console, transient=False, expand=err_console.is_terminal,
+    )
+    lock = threading.Lock()
+    state: dict = {"task": None, "running": {}}
+
+    def report(event: str, info: dict | None = None) -> None:
+        info = info or {}
+        with lock:
+            if event == "sweep":
+                state["task"] = progress.add_task("scenarios", total=info.get("total"), detail="")
+                return
+            task = state["task"]
+            if task is None:
+                return
+            if event == "scenario":
+                name, what = info.get("scenario", ""), info.get("state")
+                if what == "started":
+                    state["running"][name] = info.get("worker", "")
+                else:
+                    state["running"].pop(name, None)
+                    progress.advance(task)
+                    progress.console.print(_scenario_line(name, what, info.get("record") or {}))
+                running = list(state["running"])
+                detail = f"solving {', '.join(running[:4])}{' ...' if len(running) > 4 else ''}" if running else ""
+                progress.update(task, detail=_safe(detail))
+            elif event == "combine":
+                progress.update(task, detail=_safe(f"writing {info.get('detail', '')}"))
+
+    with progress:
+        yield report
+
+
+def _sweep_table(table) -> Table:
+    """The sweep's table as printed: scenario, status, cost, gap, times, error."""
+    shown = Table(title=f"Sweep: {len(table)} scenarios")
+    for column, justify in (("scenario", "left"), ("status", "left"), ("NPV cost [bn USD]", "right"),
+                            ("gap", "right"), ("solve [s]", "right"), ("task [s]", "right"),
+                            ("run", "left"), ("error", "left")):
+        shown.add_column(column, justify=justify)
+
+    def number(value, fmt: str) -> str:
+        return "–" if value is None or value != value else format(value, fmt)
+
+    for row in table.itertuples(index=False):
+        objective = row.objective_usd / 1e9 if row.objective_usd == row.objective_usd and row.objective_usd \
+            is not None else None
+        shown.add_row(_safe(row.scenario), _safe(row.status), number(objective, ",.3f"), number(row.mip_gap, ".2%"),
+                      number(row.solve_seconds, ",.1f"), number(row.task_seconds, ",.1f"),
+                      "now" if row.solved else "reused", _safe(str(row.error)[:80]))
+    return shown
 
 
 @sites_app.command("list")

@@ -98,6 +98,10 @@ class OutputError(_ProblemsMixin, DcplanError, ValueError):
         super().__init__(self._init_problems(problems, headline or "output refused"))
 
 
+class ClusterError(DcplanError, ConnectionError):
+    """A Dask scheduler could not be reached, or its workers cannot run dcplan's tasks."""
+
+
 class ReportError(DcplanError, RuntimeError):
     """The plan was solved and written, but its report could not be made.
 

@@ -771,7 +771,7 @@ def build_inputs(
 
     # the time-to-power levers the study turns on (nothing when none is)
     ds = ds.merge(power_inputs(study, sites, chips, ds, _state_column).assign_coords(site=site_ids))
-    from dcplan.optimize.levers_fleet import lever_inputs
+    from dcplan.fleet_levers import lever_inputs
 
     ds = lever_inputs(study, ds)  # the fleet levers the study turns on (none: unchanged)
     _check_finite(ds)

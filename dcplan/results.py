@@ -145,9 +145,9 @@ def npv_usd(ds: xr.Dataset) -> float:
         per_pf = penalty / float(pflops.min()) if bool(pflops.notnull().any()) else penalty
         total += float((ds["shortfall_gpus"].sum("chip") * df).sum()) * penalty
         total += float((ds["shortfall_pflops"] * df).sum()) * per_pf
-    from dcplan.optimize import levers_fleet
+    from dcplan import fleet_levers
 
-    return total + power_plan.power_npv_usd(ds) + levers_fleet.cost_usd(ds)
+    return total + power_plan.power_npv_usd(ds) + fleet_levers.cost_usd(ds)
 
 
 def duals_to_dataset(table: pd.DataFrame) -> xr.Dataset:
@@ -362,9 +362,9 @@ def audit_dataset(ds: xr.Dataset, *, rtol: float = 1e-6) -> AuditReport:
         by_iso = total_it.groupby(ds["iso"].rename("iso_region")).sum()
         a.check("iso_share", "iso_share_max", by_iso, share * total_it.sum("site"), "le")
     power_plan.audit_power(a, ds, skip)
-    from dcplan.optimize import levers_fleet
+    from dcplan import fleet_levers
 
-    levers_fleet.audit_fleet(a, ds, skip)  # the fleet levers' rows, where the study has them
+    fleet_levers.audit_fleet(a, ds, skip)  # the fleet levers' rows, where the study has them
     # stored outputs agree with what they are derived from
     for name, value in flows.items():
         atol = 1.0 if name.endswith(("_usd", "_m3")) else 1e-3
@@ -462,9 +462,9 @@ class Plan:
         ds["levelised_usd_per_gpu_hour"] = by_site
         ds.attrs["levelised_usd_per_gpu_hour"] = fleet
         _stamp(ds)
-        from dcplan.optimize import levers_fleet
+        from dcplan import fleet_levers
 
-        ds = levers_fleet.plan_outputs(sm, x, ds)  # fleet levers the study turned on (if any)
+        ds = fleet_levers.plan_outputs(sm, x, ds)  # fleet levers the study turned on (if any)
         return cls(ds)
 
     @property

@@ -122,7 +122,7 @@ def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
         study_yaml=study.to_yaml(),
     )
     if study.fleet_levers.value_of_delay.shifts_yr:
-        from dcplan.optimize.levers_fleet import delay_curve
+        from dcplan.optimize.levers_delay import delay_curve
 
         # value of delay: the study solved again with its target years shifted
         curve = delay_curve(study, base=plan, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,

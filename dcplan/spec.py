@@ -944,15 +944,28 @@ def load_study(path: str | Path) -> Study:
 
 
 # ------------------------------------------------------------------------ overrides
-def _set_path(data: dict, dotted: str, value: Any, option: str = "--vary") -> None:
-    node = data
+def _put(data: dict, dotted: str, value: Any) -> str | None:
+    """Set ``data[a][b]... = value`` for ``dotted = "a.b..."``; return what is wrong, if anything."""
     parts = dotted.split(".")
+    if not all(part.strip() for part in parts):
+        return f"{dotted!r} is not a field path"
+    node = data
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            msg = f"{option} {dotted}: {part!r} is not a section"
-            raise ValueError(msg)
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            return f"{part!r} in {dotted!r} holds a value, not a section (a list is replaced whole)"
+        node = child
     node[parts[-1]] = value
+    return None
+
+
+def _set_path(data: dict, dotted: str, value: Any, option: str = "--vary") -> None:
+    problem = _put(data, dotted, value)
+    if problem:
+        msg = f"{option} {dotted}: {problem}"
+        raise ValueError(msg)
 
 
 def with_overrides(base: Study, values: Mapping[str, Any]) -> Study:
@@ -971,6 +984,7 @@ def with_overrides(base: Study, values: Mapping[str, Any]) -> Study:
     study = parse_study(data, f"{base.name} with {dict(values)}")
     study._base_dir = base._base_dir
     return study
+
 
 class _LimitError(yaml.constructor.ConstructorError):
     """A study file that is valid YAML but breaks a limit of study files (with its fix)."""

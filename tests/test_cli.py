@@ -185,16 +185,3 @@ def test_data_list_names_tables_and_studies():
     result = runner.invoke(app, ["data", "list"])
     assert result.exit_code == 0
     assert "chips.csv" in result.output and "model  training_campus" in result.output
-
-
-def test_sweep_solves_every_combination(study_file, tmp_path):
-    out = tmp_path / "sweep"
-    result = runner.invoke(app, ["sweep", str(study_file), "--vary", "limits.block_mw=10,20",
-                                 "--workers", "1", "--out", str(out), "-q"])
-    assert result.exit_code == 0, result.output
-    import pandas as pd
-
-    table = pd.read_csv(out / "sweep.csv")
-    assert sorted(table["limits.block_mw"]) == [10, 20]
-    assert (table["status"] == "optimal").all() and table["audit_ok"].all()
-    assert (out / "scenario_0" / "summary.json").is_file() and (out / "scenario_1" / "summary.json").is_file()

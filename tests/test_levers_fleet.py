@@ -12,6 +12,7 @@ import xarray as xr
 from dcplan.inputs import build_inputs
 from dcplan.optimize import build_model, solve
 from dcplan.optimize import levers_fleet as lf
+from dcplan.optimize.levers_delay import delay_curve
 from dcplan.optimize.registry import CONSTRAINTS, FLEET_LEVER_FAMILIES, MEANING
 from dcplan.results import Plan
 from dcplan.spec import FleetLevers, load_study
@@ -83,6 +84,18 @@ def test_levers_off_leave_the_inputs_and_model_unchanged(delivered):
     assert (a.A != b.A).nnz == 0
     np.testing.assert_array_equal(a.rhs, b.rhs)
     np.testing.assert_array_equal(a.cost, b.cost)
+
+
+@pytest.mark.parametrize(("fixture", "family"), [("supply", "lpt_supply"), ("cluster", "training_cluster"),
+                                                 ("delivered", "delivered_compute")])
+def test_a_lever_without_its_inputs_builds_the_model_without_it(request, fixture, family):
+    _, ds, on, off = request.getfixturevalue(fixture)
+    a = build_model(ds, skip=(family,))
+    b = build_model(ds.drop_vars(list(LEVER_INPUTS[family])))
+    assert a.n_col == b.n_col and a.n_row == b.n_row and (a.A != b.A).nnz == 0
+    np.testing.assert_array_equal(a.cost, b.cost)
+    assert family in {CONSTRAINTS[r].family for r in build_model(ds).rows}
+    assert not {CONSTRAINTS[r].family for r in b.rows} & set(FLEET_LEVER_FAMILIES)
 
 
 @pytest.mark.parametrize("name", ["supply_chain", "training_cluster", "delivered_compute"])
@@ -235,7 +248,7 @@ def test_audit_catches_undelivered_hours(delivered):
 # ---------------------------------------------------------------------- value of delay
 def test_value_of_delay_is_monotone_and_drawn(supply, tmp_path):
     study, _, on, _ = supply
-    curve = lf.delay_curve(study, [-1, 1], base=on, mip_rel_gap=GAP)
+    curve = delay_curve(study, [-1, 1], base=on, mip_rel_gap=GAP)
     npv = curve["delay_npv_usd"].values
     shifts = curve["delay_shift"].values.tolist()
     assert shifts == [-1, 0, 1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 import yaml
 
 from dcplan.inputs import build_inputs
@@ -104,6 +105,7 @@ def test_without_the_power_section_the_model_is_unchanged(project_dir, name):
     off = build_inputs(_study(project_dir, name, power=False))
     on = build_inputs(_study(project_dir, name))
     assert set(off.data_vars) < set(on.data_vars)
+    xr.testing.assert_identical(off, on[list(off.data_vars)].assign_attrs(off.attrs))
     base = build_model(off)
     # the lever inputs dropped again: the same columns, rows, matrix and costs
     same = build_model(on[list(off.data_vars)].assign_attrs(on.attrs))
@@ -263,3 +265,13 @@ def test_report_section_states_the_levers_effect_in_numbers(project_dir):
     mw = float(_plan(project_dir, "power_smoothing").dataset["smoothing_mw"].sel(site="abilene_tx").max())
     assert any(f"abilene_tx needs {mw:,.0f} MW" in line for line in smooth)
     assert power_levers_html(_plan(project_dir, "flexible_grid", power=False)) == ""
+
+
+def test_lever_outputs_survive_plan_nc_and_reaudit(project_dir, tmp_path):
+    from dcplan.results import Plan
+
+    plan = _plan(project_dir, "flexible_grid")
+    back = Plan.from_dir(plan.to_dir(tmp_path / "run"))
+    assert back.audit().ok
+    assert back.dataset["flex_mw"].attrs["units"] == "MW"
+    assert float(back.dataset.attrs["power_npv_usd"]) == pytest.approx(plan.dataset.attrs["power_npv_usd"])

@@ -1,5 +1,5 @@
 """CLI robustness: user text printed as written, options validated like the schema, a report
-failure never discards a solved plan, Ctrl-C on a sweep exits cleanly."""
+failure never discards a solved plan, Ctrl-C on a sweep exits cleanly and keeps only whole scenarios."""
 
 from __future__ import annotations
 
@@ -180,8 +180,7 @@ def test_sweep_ctrl_c_exits_130_without_tracebacks(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            staging = [p for p in tmp_path.iterdir() if p.name.endswith(".dcplan-partial")]
-            if staging and any(staging[0].glob("scenario_*")):
+            if (out / "dcplan-manifest.json").is_file():  # the sweep is under way
                 break
             time.sleep(0.2)
         assert proc.poll() is None, proc.stderr.read()
@@ -195,7 +194,13 @@ def test_sweep_ctrl_c_exits_130_without_tracebacks(tmp_path):
             proc.wait()
     assert proc.returncode == 130, err
     assert waited < 10
-    assert "Traceback" not in err and "interrupted" in err, err
-    assert not out.exists()
+    assert "Traceback" not in err and "interrupted" in err and "rerun to resume" in err, err
     time.sleep(1.0)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+    # the sweep folder keeps only whole scenarios (a rerun resumes from them), nothing half written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml", "sweep"]
+    from dcplan.atomic import read_manifest
+
+    for entry in out.iterdir():
+        assert not entry.name.startswith("."), entry
+        if entry.is_dir():
+            assert read_manifest(entry) is not None and (entry / "scenario.json").is_file(), entry
