@@ -1,7 +1,7 @@
 """Inputs and plan outputs of the time-to-power levers on the power side.
 
 The data side of :mod:`dcplan.optimize.levers_power` (which builds the rows): the
-coefficients a study's ``power:`` section adds to the inputs (:func:`power_inputs`, called by
+coefficients a study's ``power_levers:`` section adds to the inputs (:func:`power_inputs`, called by
 :func:`dcplan.inputs.build_inputs`), the plan outputs and flows of the levers, their share of
 the objective, and the audit of their rows from the plan alone (called by
 :mod:`dcplan.results`). It imports neither the optimiser nor the report.
@@ -57,7 +57,7 @@ def power_inputs(study, sites, chips, ds: xr.Dataset, state_column) -> xr.Datase
     """
     from dcplan import economics
 
-    power = study.power
+    power = study.power_levers
     out = xr.Dataset()
     years = study.horizon.years
     first, rate, method = study.horizon.first_year, study.horizon.discount_rate, study.costs.capital

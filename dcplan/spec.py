@@ -538,7 +538,7 @@ class PowerSmoothing(Strict):
         0.25, description="hours the battery carries a swing while generation follows")
 
 
-class Power(Strict):
+class PowerLevers(Strict):
     """Time-to-power levers on the power side; each is off unless its section is given."""
 
     flexible_interconnection: FlexibleInterconnection | None = None
@@ -734,7 +734,7 @@ class Study(Strict):
     costs: Costs = Field(default_factory=Costs)
     construction: Construction = Field(default_factory=Construction)
     limits: Limits = Field(default_factory=Limits)
-    power: Power = Field(default_factory=Power)
+    power_levers: PowerLevers = Field(default_factory=PowerLevers)
     fleet_levers: FleetLevers = Field(default_factory=FleetLevers)
     solver: Solver = Field(default_factory=Solver)
     uncertainty: Uncertainty | None = Field(
@@ -798,6 +798,12 @@ _FIXES = {
     "finite_number": "write a finite number; to set no limit leave the field out or write null",
 }
 
+#: keys a study may still write by an earlier name: the fix their unknown-key error gives
+_RENAMED = {
+    ("power",): "rename the section to `power_levers:` (the time-to-power levers on the power "
+    "side)",
+}
+
 #: longest prefix of a bad value quoted in a message [characters]
 MAX_QUOTED = 60
 #: largest study file read [bytes]; a real study with 1,000 inline sites is ~0.2 MB
@@ -850,7 +856,8 @@ def _problems_from(error: ValidationError, source: str) -> list[Problem]:
         if key in seen:
             continue
         seen.add(key)
-        problems.append(Problem(_location(source, loc), message, _FIXES.get(item["type"], "")))
+        fix = _RENAMED.get(loc, "") if item["type"] == "extra_forbidden" else ""
+        problems.append(Problem(_location(source, loc), message, fix or _FIXES.get(item["type"], "")))
     return problems
 
 

@@ -2,7 +2,7 @@
 
 Each lever's shipped study is solved with the lever on and off: the tests check the
 direction and size of the change, that the plan obeys the new rows, that the audit catches
-a plan that breaks them, and that a study without the ``power:`` section builds exactly the
+a plan that breaks them, and that a study without the ``power_levers:`` section builds exactly the
 model it built before the levers existed.
 """
 
@@ -26,7 +26,7 @@ GAP = 1e-4
 def _study(project_dir, name, *, power=True, **changes):
     data = yaml.safe_load((project_dir / "models" / f"{name}.yaml").read_text(encoding="utf-8"))
     if not power:
-        data.pop("power")
+        data.pop("power_levers")
     for path, value in changes.items():
         node = data
         *head, last = path.split(".")
@@ -150,7 +150,7 @@ def test_flexible_interconnection_energises_earlier_and_cuts_the_shortfall(proje
 
 def test_flexible_headroom_caps_the_fleet(project_dir):
     # 0.1 % of the 98 GW headroom = 98 MW for the whole fleet
-    plan = _plan(project_dir, "flexible_grid", **{"power.flexible_interconnection.headroom_share": 0.001})
+    plan = _plan(project_dir, "flexible_grid", **{"power_levers.flexible_interconnection.headroom_share": 0.001})
     assert plan.audit().ok
     assert float(plan.dataset["flex_mw"].sum(("site", "option")).max()) <= 98.0 + 1e-6
     wide = _plan(project_dir, "flexible_grid")
@@ -189,7 +189,7 @@ def test_bridge_turbines_carry_load_before_the_grid_and_stop_after(project_dir):
 
 def test_turbine_supply_cap_binds_and_spreads_deliveries(project_dir):
     capped = _plan(project_dir, "bridge_power")
-    free = _plan(project_dir, "bridge_power", **{"power.bridge.supply_mw_per_year": None})
+    free = _plan(project_dir, "bridge_power", **{"power_levers.bridge.supply_mw_per_year": None})
     added = capped.dataset["bridge_mw"].sum("site").diff("year")
     assert float(added.max()) <= 200.0 + 1e-6
     first_capped = capped.dataset["bridge_mw"].sum("site")
@@ -275,3 +275,13 @@ def test_lever_outputs_survive_plan_nc_and_reaudit(project_dir, tmp_path):
     assert back.audit().ok
     assert back.dataset["flex_mw"].attrs["units"] == "MW"
     assert float(back.dataset.attrs["power_npv_usd"]) == pytest.approx(plan.dataset.attrs["power_npv_usd"])
+
+
+def test_a_study_writing_the_old_power_section_is_told_to_rename_it(project_dir):
+    from dcplan.errors import SpecError
+
+    data = yaml.safe_load((project_dir / "models" / "bridge_power.yaml").read_text(encoding="utf-8"))
+    data["power"] = data.pop("power_levers")
+    with pytest.raises(SpecError) as err:
+        parse_study(data, "bridge_power.yaml")
+    assert "bridge_power.yaml: power" in str(err.value) and "power_levers" in str(err.value)

@@ -1,6 +1,6 @@
 """Time-to-power levers on the power side: the rows and columns of each lever.
 
-Three levers, each off unless the study's ``power:`` section turns it on (then
+Three levers, each off unless the study's ``power_levers:`` section turns it on (then
 :func:`dcplan.power_plan.power_inputs` adds its coefficients to the inputs, and the
 ``add_*`` builders here see them; :mod:`dcplan.power_plan` also holds the plan outputs,
 costs and audit of the levers). With every lever off nothing here adds a column, a row or an objective term, so the

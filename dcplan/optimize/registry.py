@@ -296,7 +296,7 @@ CONSTRAINTS: dict[str, Entry] = {
 }
 
 # time-to-power levers on the power side (dcplan.optimize.levers_power): built only when the
-# study's ``power:`` section turns the lever on
+# study's ``power_levers:`` section turns the lever on
 _SOY = ("site", "option", "year")
 _SY = ("site", "year")
 VARIABLES.update({

@@ -1,6 +1,6 @@
 """Time-to-power levers on the power side: flexible interconnection, bridge power, smoothing.
 
-Pure functions and the sourced constants behind the ``power:`` section of a study
+Pure functions and the sourced constants behind the ``power_levers:`` section of a study
 (:mod:`dcplan.optimize.levers_power` turns them into rows).
 
 Flexible (curtailable) interconnection
