@@ -515,17 +515,23 @@ class FlexibleInterconnection(Strict):
 
 
 class BridgePower(Strict):
-    """On-site gas turbines that carry a site before its grid connection, then stand by."""
+    """On-site bridge power that carries a site before its grid connection, then stands by.
 
-    technology: Literal["gas_turbine"] = Field("gas_turbine", description="bridge technology")
+    The optimiser chooses, per site, among the ``technologies`` offered (docs/formulation.md).
+    """
+
+    technologies: Annotated[list[Literal["gas_turbine", "gas_engine", "fuel_cell",
+                                         "solar_storage"]], Field(min_length=1)] = Field(
+        default_factory=lambda: ["gas_turbine", "gas_engine", "fuel_cell", "solar_storage"],
+        description="bridge technologies the optimiser may choose from at each site")
     fuel_usd_per_mmbtu: Annotated[float, Field(ge=0, le=100)] = Field(
         3.5, description="delivered gas price [USD/MMBtu] (assumption near EIA Henry Hub 2024)")
     supply_mw_per_year: MWPos | None = Field(
-        1000.0, description="turbine MW the whole fleet can take delivery of per year "
+        1000.0, description="gas turbine MW the whole fleet can take delivery of per year "
         "(assumption; null = no cap)")
     lead_time_yr: Years | None = Field(
-        None, description="order to operation [yr] (default 2, assumption); the state's "
-        "air-permit track runs alongside")
+        None, description="gas turbine order to operation [yr] (default 2, assumption); the "
+        "state's air-permit track runs alongside")
 
 
 class PowerSmoothing(Strict):
