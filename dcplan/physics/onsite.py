@@ -13,9 +13,11 @@ Flexible (curtailable) interconnection
     [1]_. The report's per-authority split was not found in a form we could cite, so the
     headroom is one national pool; a study says what share of it its fleet may claim.
 Bridge power
-    Gas turbine cost from NREL ATB 2022 ("NG F-Frame CT", data/onsite_power.csv, built by
-    scripts/build_onsite_power.py). Heat rate, fuel price, lead time and availability are
-    labelled below (sourced or assumption).
+    Four technologies (``BRIDGE_TECHS``). Gas turbine and solar-plus-storage costs from NREL
+    ATB 2022 ("NG F-Frame CT", "Utility-Scale PV-Plus-Battery"); gas engine and fuel cell
+    costs are labelled assumptions (data/onsite_power.csv, built by
+    scripts/build_onsite_power.py; data/README.md). Heat rates, fuel price, lead times,
+    firm shares and which technologies need an air permit are labelled below.
 Training power swings
     Battery cost split into power and energy parts from the ATB 2022 2-hour and 4-hour
     utility battery rows; the response time the battery must bridge comes from NVIDIA's
