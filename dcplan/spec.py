@@ -515,17 +515,23 @@ class FlexibleInterconnection(Strict):
 
 
 class BridgePower(Strict):
-    """On-site gas turbines that carry a site before its grid connection, then stand by."""
+    """On-site bridge power that carries a site before its grid connection, then stands by.
 
-    technology: Literal["gas_turbine"] = Field("gas_turbine", description="bridge technology")
+    The optimiser chooses, per site, among the ``technologies`` offered (docs/formulation.md).
+    """
+
+    technologies: Annotated[list[Literal["gas_turbine", "gas_engine", "fuel_cell",
+                                         "solar_storage"]], Field(min_length=1)] = Field(
+        default_factory=lambda: ["gas_turbine", "gas_engine", "fuel_cell", "solar_storage"],
+        description="bridge technologies the optimiser may choose from at each site")
     fuel_usd_per_mmbtu: Annotated[float, Field(ge=0, le=100)] = Field(
         3.5, description="delivered gas price [USD/MMBtu] (assumption near EIA Henry Hub 2024)")
     supply_mw_per_year: MWPos | None = Field(
-        1000.0, description="turbine MW the whole fleet can take delivery of per year "
+        1000.0, description="gas turbine MW the whole fleet can take delivery of per year "
         "(assumption; null = no cap)")
     lead_time_yr: Years | None = Field(
-        None, description="order to operation [yr] (default 2, assumption); the state's "
-        "air-permit track runs alongside")
+        None, description="gas turbine order to operation [yr] (default 2, assumption); the "
+        "state's air-permit track runs alongside")
 
 
 class PowerSmoothing(Strict):
@@ -538,7 +544,7 @@ class PowerSmoothing(Strict):
         0.25, description="hours the battery carries a swing while generation follows")
 
 
-class Power(Strict):
+class PowerLevers(Strict):
     """Time-to-power levers on the power side; each is off unless its section is given."""
 
     flexible_interconnection: FlexibleInterconnection | None = None
@@ -734,7 +740,7 @@ class Study(Strict):
     costs: Costs = Field(default_factory=Costs)
     construction: Construction = Field(default_factory=Construction)
     limits: Limits = Field(default_factory=Limits)
-    power: Power = Field(default_factory=Power)
+    power_levers: PowerLevers = Field(default_factory=PowerLevers)
     fleet_levers: FleetLevers = Field(default_factory=FleetLevers)
     solver: Solver = Field(default_factory=Solver)
     uncertainty: Uncertainty | None = Field(
@@ -798,6 +804,12 @@ _FIXES = {
     "finite_number": "write a finite number; to set no limit leave the field out or write null",
 }
 
+#: keys a study may still write by an earlier name: the fix their unknown-key error gives
+_RENAMED = {
+    ("power",): "rename the section to `power_levers:` (the time-to-power levers on the power "
+    "side)",
+}
+
 #: longest prefix of a bad value quoted in a message [characters]
 MAX_QUOTED = 60
 #: largest study file read [bytes]; a real study with 1,000 inline sites is ~0.2 MB
@@ -850,7 +862,8 @@ def _problems_from(error: ValidationError, source: str) -> list[Problem]:
         if key in seen:
             continue
         seen.add(key)
-        problems.append(Problem(_location(source, loc), message, _FIXES.get(item["type"], "")))
+        fix = _RENAMED.get(loc, "") if item["type"] == "extra_forbidden" else ""
+        problems.append(Problem(_location(source, loc), message, fix or _FIXES.get(item["type"], "")))
     return problems
 
 

@@ -2,7 +2,7 @@
 
 Each lever's shipped study is solved with the lever on and off: the tests check the
 direction and size of the change, that the plan obeys the new rows, that the audit catches
-a plan that breaks them, and that a study without the ``power:`` section builds exactly the
+a plan that breaks them, and that a study without the ``power_levers:`` section builds exactly the
 model it built before the levers existed.
 """
 
@@ -26,7 +26,7 @@ GAP = 1e-4
 def _study(project_dir, name, *, power=True, **changes):
     data = yaml.safe_load((project_dir / "models" / f"{name}.yaml").read_text(encoding="utf-8"))
     if not power:
-        data.pop("power")
+        data.pop("power_levers")
     for path, value in changes.items():
         node = data
         *head, last = path.split(".")
@@ -150,7 +150,7 @@ def test_flexible_interconnection_energises_earlier_and_cuts_the_shortfall(proje
 
 def test_flexible_headroom_caps_the_fleet(project_dir):
     # 0.1 % of the 98 GW headroom = 98 MW for the whole fleet
-    plan = _plan(project_dir, "flexible_grid", **{"power.flexible_interconnection.headroom_share": 0.001})
+    plan = _plan(project_dir, "flexible_grid", **{"power_levers.flexible_interconnection.headroom_share": 0.001})
     assert plan.audit().ok
     assert float(plan.dataset["flex_mw"].sum(("site", "option")).max()) <= 98.0 + 1e-6
     wide = _plan(project_dir, "flexible_grid")
@@ -183,17 +183,21 @@ def test_bridge_turbines_carry_load_before_the_grid_and_stop_after(project_dir):
     assert float(gen.where(built, 0.0).max()) <= 1e-6
     # kept as backup: installed MW never fall
     assert (ds["bridge_mw"].diff("year") >= -1e-6).all()
-    # CO2 counted: gas at 0.525 t/MWh on the energy generated
-    np.testing.assert_allclose(ds["bridge_co2_t"], ds["bridge_energy_mwh"] * 0.5253, rtol=1e-3)
+    # CO2 counted: turbine gas at 0.525 t/MWh on the energy generated, none for solar
+    gt = {"bridge_tech": "gas_turbine"}
+    np.testing.assert_allclose(ds["bridge_co2_t"].sel(gt), ds["bridge_energy_mwh"].sel(gt) * 0.5253,
+                               rtol=1e-3)
+    assert float(ds["bridge_co2_t"].sel(bridge_tech="solar_storage").max()) == 0.0
 
 
 def test_turbine_supply_cap_binds_and_spreads_deliveries(project_dir):
     capped = _plan(project_dir, "bridge_power")
-    free = _plan(project_dir, "bridge_power", **{"power.bridge.supply_mw_per_year": None})
-    added = capped.dataset["bridge_mw"].sum("site").diff("year")
+    free = _plan(project_dir, "bridge_power", **{"power_levers.bridge.supply_mw_per_year": None})
+    gt = {"bridge_tech": "gas_turbine"}
+    added = capped.dataset["bridge_mw"].sel(gt).sum("site").diff("year")
     assert float(added.max()) <= 200.0 + 1e-6
-    first_capped = capped.dataset["bridge_mw"].sum("site")
-    first_free = free.dataset["bridge_mw"].sum("site")
+    first_capped = capped.dataset["bridge_mw"].sel(gt).sum("site")
+    first_free = free.dataset["bridge_mw"].sel(gt).sum("site")
     # with the cap the fleet buys turbines a year earlier than it needs them
     assert float(first_capped.sel(year=2028)) > float(first_free.sel(year=2028)) + 100.0
     assert capped.objective_usd > free.objective_usd
@@ -209,6 +213,64 @@ def test_bridge_emissions_count_against_the_carbon_cap(project_dir):
     assert float(total.max()) <= cap * (1 + 1e-6) + 1e-3
 
 
+def _tight_cap(project_dir):
+    """Fleet CO2 of the grid alone in the unconstrained bridge plan: bridge power may add none."""
+    return float(_plan(project_dir, "bridge_power").dataset["co2_t"].sum("site").max())
+
+
+def test_without_technology_choice_the_plan_uses_gas_turbines(project_dir):
+    turbines = _plan(project_dir, "bridge_power",
+                     **{"power_levers.bridge.technologies": ["gas_turbine"]})
+    free = _plan(project_dir, "bridge_power")
+    # with no carbon limit the cheapest bridge is the ATB turbine: the choice changes nothing
+    assert free.objective_usd == pytest.approx(turbines.objective_usd, rel=1e-3)
+    mw = free.dataset["bridge_mw"].max(("site", "year"))
+    assert float(mw.sel(bridge_tech="gas_turbine")) > 200.0
+    assert float(mw.drop_sel(bridge_tech="gas_turbine").max()) <= 1e-6
+
+
+def test_a_tight_carbon_cap_moves_the_bridge_from_turbines_to_clean_technologies(project_dir):
+    cap = _tight_cap(project_dir)
+    turbines = _plan(project_dir, "bridge_power", **{"limits.carbon_cap_t_per_year": cap,
+                                                     "power_levers.bridge.technologies": ["gas_turbine"]})
+    choice = _plan(project_dir, "bridge_power", **{"limits.carbon_cap_t_per_year": cap})
+    assert turbines.audit().ok and choice.audit().ok
+    ds = choice.dataset
+    clean = ds["bridge_gen_mw"].sel(bridge_tech=["fuel_cell", "solar_storage"]).sum()
+    assert float(clean) > 50.0  # the plan takes low-carbon bridge power
+    # turbines alone cannot carry the 2029-2030 ramp under the cap; the choice can, for less
+    short = {p: float(x.dataset["shortfall_gpus"].sel(year=[2029, 2030]).sum())
+             for p, x in (("turbines", turbines), ("choice", choice))}
+    assert short["turbines"] > 10_000 and short["choice"] < short["turbines"] - 10_000
+    assert choice.objective_usd < turbines.objective_usd - 1e8
+    # solar plus storage carries only its firm share of its MW
+    solar = ds["bridge_mw"].sel(bridge_tech="solar_storage")
+    firm = float(ds["in_bridge_availability"].sel(bridge_tech="solar_storage").max())
+    assert firm == pytest.approx(onsite.solar_storage_firm_share(0.268), rel=1e-2)
+    assert (ds["bridge_gen_mw"].sel(bridge_tech="solar_storage") <= solar * firm + 1e-6).all()
+
+
+def test_fuel_cells_skip_the_air_permit_and_run_hour_cap_combustion_does_not(project_dir, monkeypatch):
+    import dcplan.inputs as inputs_module
+
+    real = inputs_module._state_column
+
+    def strict_state(sites, column):  # a 3-year air permit and Virginia's 500 h/yr cap
+        values = np.asarray(real(sites, column), dtype=float)
+        return {"air_permit_yr": np.full(len(values), 3.0),
+                "genset_total_h_per_yr": np.full(len(values), 500.0)}.get(column, values)
+
+    monkeypatch.setattr(inputs_module, "_state_column", strict_state)
+    ds = build_inputs(_study(project_dir, "bridge_power"))
+    first = ds["bridge_earliest_year"].max("site")
+    assert int(first.sel(bridge_tech="gas_engine")) == 2026 + 3  # the permit governs
+    assert int(first.sel(bridge_tech="gas_turbine")) == 2026 + 3
+    assert int(first.sel(bridge_tech="fuel_cell")) == 2026 + 1  # its own lead only
+    avail = ds["bridge_availability"].max("site")
+    assert float(avail.sel(bridge_tech="gas_engine")) < 0.1  # 500 h of a ~7,000 MWh/MW load
+    assert float(avail.sel(bridge_tech="fuel_cell")) == pytest.approx(onsite.GAS_TURBINE_FIRM_SHARE)
+
+
 def test_audit_catches_bridge_generation_after_the_grid_and_beyond_supply(project_dir):
     plan = _plan(project_dir, "bridge_power")
     ds = plan.dataset
@@ -219,6 +281,24 @@ def test_audit_catches_bridge_generation_after_the_grid_and_beyond_supply(projec
     assert "bridge_power" in report.families()
     report = _broken(plan, bridge_mw=({"site": site, "year": 2028}, 900.0))
     assert "gas_turbine_supply" in report.families()
+    # each technology is checked on its own: solar generating beyond its firm share
+    pre = ds["bridge_gen_mw"].sum("bridge_tech").sel(site=site)
+    y = int(pre["year"].values[int(np.argmax(pre.values))])
+    report = _broken(plan, bridge_gen_mw=({"site": site, "year": y, "bridge_tech": "solar_storage"}, 5.0),
+                     bridge_mw=({"site": site, "year": y, "bridge_tech": "gas_turbine"},
+                                float(ds["bridge_mw"].sel(site=site, year=y, bridge_tech="gas_turbine"))))
+    assert any(v.constraint == "bridge_gen_max_solar_storage" for v in report.violations)
+
+
+def test_solar_storage_firm_share_is_bound_by_the_night():
+    # ATB 2022 PV-plus-battery: 0.6 MW / 2.4 MWh per PV MW; 14 dark hours: 2.4 / 14 = 0.171,
+    # below the 0.268 capacity factor (the energy the array makes)
+    assert onsite.solar_storage_firm_share(0.268) == pytest.approx(2.4 / 14)
+    assert onsite.solar_storage_firm_share(0.10) == pytest.approx(0.10)  # poor sun: energy binds
+    table = onsite.read_onsite_power()
+    assert 0.2 < table.loc["solar_storage", "capacity_factor"] < 0.35
+    # fuel cells burn gas: 6.5 MMBtu/MWh x EPA 53.06 kg = 0.345 t/MWh, between grid and turbine
+    assert onsite.gas_co2_t_per_mwh(onsite.FUEL_CELL_HEAT_RATE) == pytest.approx(0.345, abs=1e-3)
 
 
 # -------------------------------------------------------------------- power smoothing
@@ -275,3 +355,13 @@ def test_lever_outputs_survive_plan_nc_and_reaudit(project_dir, tmp_path):
     assert back.audit().ok
     assert back.dataset["flex_mw"].attrs["units"] == "MW"
     assert float(back.dataset.attrs["power_npv_usd"]) == pytest.approx(plan.dataset.attrs["power_npv_usd"])
+
+
+def test_a_study_writing_the_old_power_section_is_told_to_rename_it(project_dir):
+    from dcplan.errors import SpecError
+
+    data = yaml.safe_load((project_dir / "models" / "bridge_power.yaml").read_text(encoding="utf-8"))
+    data["power"] = data.pop("power_levers")
+    with pytest.raises(SpecError) as err:
+        parse_study(data, "bridge_power.yaml")
+    assert "bridge_power.yaml: power" in str(err.value) and "power_levers" in str(err.value)

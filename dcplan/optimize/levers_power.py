@@ -1,6 +1,6 @@
 """Time-to-power levers on the power side: the rows and columns of each lever.
 
-Three levers, each off unless the study's ``power:`` section turns it on (then
+Three levers, each off unless the study's ``power_levers:`` section turns it on (then
 :func:`dcplan.power_plan.power_inputs` adds its coefficients to the inputs, and the
 ``add_*`` builders here see them; :mod:`dcplan.power_plan` also holds the plan outputs,
 costs and audit of the levers). With every lever off nothing here adds a column, a row or an objective term, so the
@@ -18,10 +18,12 @@ model and its optimum are those of the plain siting model. docs/formulation.md,
     Flexible MW of the whole fleet <= its share of the national curtailment-enabled
     headroom (Norris et al. 2025, :mod:`dcplan.physics.onsite`).
 ``bridge_power``
-    On-site gas turbines: bought from ``bridge_earliest_year`` (turbine lead or the state's
-    air permit), they carry load only in years before the site's grid connection is built
-    and before the last of its grid options could be energised, and stay as backup after.
-    Their fuel and emissions replace grid energy and grid CO2.
+    On-site bridge power, one set of columns per technology offered (gas turbines, gas
+    engines, fuel cells, solar plus storage): bought from ``bridge_earliest_year`` (the
+    technology's lead, or the state's air permit for combustion), they carry load only in
+    years before the site's grid connection is built and before the last of its grid
+    options could be energised, and stay as backup after.
+    Their fuel and emissions replace grid energy and grid CO2; the optimiser picks the mix.
 ``gas_turbine_supply``
     Turbine MW delivered to the whole fleet per year <= the supply cap: when it binds,
     deliveries (and the capacity they carry) move to later years.
@@ -37,6 +39,8 @@ import logging
 import numpy as np
 
 from dcplan.physics import grid, onsite
+
+AX = ("site", "chip", "cooling", "option", "year")  # the model's axes (model.AX)
 
 logger = logging.getLogger(__name__)
 
@@ -132,57 +136,80 @@ def add_flexible_interconnect(b) -> None:
     m.objective(flex, m.coef("discount_factor") * curtail / 1e6)
 
 
+def bridge_techs(inputs) -> list[str]:
+    """Bridge technologies the inputs offer, in the order of their ``bridge_tech`` axis."""
+    return [str(t) for t in inputs["bridge_tech"].values] if "bridge_tech" in inputs.coords else []
+
+
+def _tech_coef(m, name: str, tech: str) -> np.ndarray:
+    """Input variable of one bridge technology as a 5-D array over the model axes."""
+    da = m.inputs[name]
+    if "bridge_tech" in da.dims:
+        da = da.sel(bridge_tech=tech)
+    order = [d for d in AX if d in da.dims]
+    return np.asarray(da.transpose(*order).values).reshape(
+        [m.sizes[d] if d in da.dims else 1 for d in AX])
+
+
 def add_bridge_power(b) -> None:
-    """On-site bridge turbines: capacity, when they may run, supply cap, fuel and CO2."""
+    """On-site bridge power, one set of columns per technology: capacity, when it may run,
+    the gas turbine supply cap, fuel and CO2. The optimiser picks the mix at each site."""
     m, c, d = b.m, b.col, b.dom
     if "bridge_earliest_year" not in m.inputs or not b.on("bridge_power"):
         return
     y = _year(b)
-    avail = m.coef("bridge_availability")
     mwh = m.coef("bridge_mwh_per_mw_yr")
     # the most facility peak the site can reach: its IT limit x the highest peak per IT kW
     ratio = np.where(d.gpu_ok.any(axis=4, keepdims=True),
                      m.coef("facility_peak_kw_per_gpu") / m.coef("it_kw_per_gpu"), 0.0)
     peak = d.site_cap.max(axis=4, keepdims=True) * ratio.max(axis=(1, 2), keepdims=True)
-    start = m.coef("bridge_earliest_year")
-    ok = (y >= start) & (avail > 0) & (peak > 0)
-    cap = m.add_var("bridge_mw", SY, ok, 0, peak / np.maximum(avail, 1e-9), "continuous")
-    # interim only: no generation from the year the site's last grid option could be energised
-    runs = ok & (y < bridge_end(m.coef("ic_capacity_mw"), d.ic_start))
-    gen = m.add_var("bridge_gen_mw", SY, runs, 0, peak, "continuous")
-    r = m.add_rows("bridge_gen_max", SY, gen >= 0, "le", 0.0)
-    m.terms(r, gen, 1.0)
-    m.terms(r, cap, -avail)
-    _monotone(b, "bridge_mw_monotone", SY, cap)
-    # bridge only: no generation once the site's grid connection is built
-    r = m.add_rows("bridge_gen_pregrid", SY, gen >= 0, "le", peak)
-    m.terms(r, gen, 1.0)
-    m.terms(r, c.ic_active, peak)
-    r = m.add_rows("bridge_gen_load", SY, gen >= 0, "le", 0.0)
-    m.terms(r, gen, 1.0)
-    m.terms(r, c.gpus, -m.coef("facility_peak_kw_per_gpu"))
-    if b.on("gas_turbine_supply"):
-        supply = m.coef("bridge_supply_mw_per_yr")
-        has = (cap >= 0).any(axis=0, keepdims=True) & np.isfinite(supply)
-        r = m.add_rows("gas_turbine_supply_max", ("year",), has, "le",
-                       np.where(np.isfinite(supply), supply, 0.0))
-        m.terms(r, cap, 1.0)
-        m.terms(r, _prev(cap), -1.0)
-    _supply(b, gen)
-    ef_gas = m.coef("bridge_co2_t_per_mwh")
+    end = bridge_end(m.coef("ic_capacity_mw"), d.ic_start)
+    df = m.coef("discount_factor")
+    price = m.coef("carbon_price_usd_per_t")
     ef_grid = m.coef("co2_t_per_mwh")
     rc = b.pos.get("carbon_cap_max")
-    if rc is not None:
-        m.terms(rc, gen, mwh * (ef_gas - ef_grid) / 1e3)
-    capex = m.coef("bridge_capex_usd_per_mw") / 1e6
-    _capex_cash(b, cap, capex)
-    df = m.coef("discount_factor")
-    m.objective(cap, _drop_next(m.coef("capital_factor_bridge")) * capex
-                + df * m.coef("bridge_fixed_om_usd_per_mw_yr") / 1e6)
-    price = m.coef("carbon_price_usd_per_t")
-    net = (m.coef("bridge_energy_usd_per_mwh") + price * ef_gas
-           - m.coef("electricity_usd_per_mwh") - price * ef_grid)
-    m.objective(gen, df * mwh * net / 1e6)
+    gens = []
+    for tech in bridge_techs(m.inputs):
+        avail = _tech_coef(m, "bridge_availability", tech)
+        start = _tech_coef(m, "bridge_earliest_year", tech)
+        ok = (y >= start) & (avail > 0) & (peak > 0)
+        cap = m.add_var(f"bridge_mw_{tech}", SY, ok, 0, peak / np.maximum(avail, 1e-9),
+                        "continuous")
+        # interim only: no generation from the year the site's last grid option could be energised
+        gen = m.add_var(f"bridge_gen_mw_{tech}", SY, ok & (y < end), 0, peak, "continuous")
+        gens.append(gen)
+        r = m.add_rows(f"bridge_gen_max_{tech}", SY, gen >= 0, "le", 0.0)
+        m.terms(r, gen, 1.0)
+        m.terms(r, cap, -avail)
+        _monotone(b, f"bridge_mw_monotone_{tech}", SY, cap)
+        if tech == "gas_turbine" and b.on("gas_turbine_supply"):
+            supply = m.coef("bridge_supply_mw_per_yr")
+            has = (cap >= 0).any(axis=0, keepdims=True) & np.isfinite(supply)
+            r = m.add_rows("gas_turbine_supply_max", ("year",), has, "le",
+                           np.where(np.isfinite(supply), supply, 0.0))
+            m.terms(r, cap, 1.0)
+            m.terms(r, _prev(cap), -1.0)
+        _supply(b, gen)
+        ef = _tech_coef(m, "bridge_co2_t_per_mwh", tech)
+        if rc is not None:
+            m.terms(rc, gen, mwh * (ef - ef_grid) / 1e3)
+        capex = _tech_coef(m, "bridge_capex_usd_per_mw", tech) / 1e6
+        _capex_cash(b, cap, capex)
+        m.objective(cap, _drop_next(_tech_coef(m, "capital_factor_bridge", tech)) * capex
+                    + df * _tech_coef(m, "bridge_fixed_om_usd_per_mw_yr", tech) / 1e6)
+        net = (_tech_coef(m, "bridge_energy_usd_per_mwh", tech) + price * ef
+               - m.coef("electricity_usd_per_mwh") - price * ef_grid)
+        m.objective(gen, df * mwh * net / 1e6)
+    runs = np.any([g >= 0 for g in gens], axis=0)
+    # bridge only: no generation once the site's grid connection is built
+    r = m.add_rows("bridge_gen_pregrid", SY, runs, "le", peak)
+    for gen in gens:
+        m.terms(r, gen, 1.0)
+    m.terms(r, c.ic_active, peak)
+    r = m.add_rows("bridge_gen_load", SY, runs, "le", 0.0)
+    for gen in gens:
+        m.terms(r, gen, 1.0)
+    m.terms(r, c.gpus, -m.coef("facility_peak_kw_per_gpu"))
 
 
 def bridge_end(ic_capacity_mw, ic_start):

@@ -296,7 +296,7 @@ CONSTRAINTS: dict[str, Entry] = {
 }
 
 # time-to-power levers on the power side (dcplan.optimize.levers_power): built only when the
-# study's ``power:`` section turns the lever on
+# study's ``power_levers:`` section turns the lever on
 _SOY = ("site", "option", "year")
 _SY = ("site", "year")
 VARIABLES.update({
@@ -307,10 +307,6 @@ VARIABLES.update({
               "add_flexible_interconnect"),
         Entry("flex_mw", _SOY, "MW", "flexible (curtailable) MW energised", "flex_interconnect",
               "add_flexible_interconnect"),
-        Entry("bridge_mw", _SY, "MW", "bridge gas turbine MW installed (cumulative)",
-              "bridge_power", "add_bridge_power"),
-        Entry("bridge_gen_mw", _SY, "MW", "facility peak carried by the bridge turbines",
-              "bridge_power", "add_bridge_power"),
         Entry("smoothing_mw", _SY, "MW", "battery MW installed to smooth training swings "
               "(cumulative)", "power_smoothing", "add_power_smoothing"),
     ]
@@ -329,11 +325,7 @@ CONSTRAINTS.update({
               "flex_interconnect", "add_flexible_interconnect"),
         Entry("flex_headroom_max", ("year",), "MW", "fleet flexible MW <= its share of the "
               "curtailment-enabled headroom", "flex_headroom", "add_flexible_interconnect"),
-        Entry("bridge_gen_max", _SY, "MW", "bridge generation <= availability x turbines "
-              "installed", "bridge_power", "add_bridge_power"),
-        Entry("bridge_mw_monotone", _SY, "MW", "bridge turbines stay (as backup)",
-              "bridge_power", "add_bridge_power"),
-        Entry("bridge_gen_pregrid", _SY, "MW", "no bridge generation once the site's grid "
+        Entry("bridge_gen_pregrid", _SY, "MW", "no bridge generation (all technologies) once the site's grid "
               "option is built", "bridge_power", "add_bridge_power"),
         Entry("bridge_gen_load", _SY, "MW", "bridge generation <= the site's facility peak",
               "bridge_power", "add_bridge_power"),
@@ -345,6 +337,21 @@ CONSTRAINTS.update({
               "add_power_smoothing"),
     ]
 })
+# bridge power: one set of columns and rows per technology (dcplan.physics.onsite.BRIDGE_TECHS)
+_BRIDGE_TECHS = ("gas_turbine", "gas_engine", "fuel_cell", "solar_storage")
+for _t in _BRIDGE_TECHS:
+    VARIABLES[f"bridge_mw_{_t}"] = Entry(f"bridge_mw_{_t}", _SY, "MW", f"bridge {_t} MW "
+                                         "installed (cumulative)", "bridge_power",
+                                         "add_bridge_power")
+    VARIABLES[f"bridge_gen_mw_{_t}"] = Entry(f"bridge_gen_mw_{_t}", _SY, "MW", "facility peak "
+                                             f"carried by bridge {_t}", "bridge_power",
+                                             "add_bridge_power")
+    CONSTRAINTS[f"bridge_gen_max_{_t}"] = Entry(f"bridge_gen_max_{_t}", _SY, "MW", "bridge "
+                                                f"generation <= availability x {_t} MW installed",
+                                                "bridge_power", "add_bridge_power")
+    CONSTRAINTS[f"bridge_mw_monotone_{_t}"] = Entry(f"bridge_mw_monotone_{_t}", _SY, "MW",
+                                                    f"bridge {_t} MW stay (as backup)",
+                                                    "bridge_power", "add_bridge_power")
 #: lever families: each built only when its study section is given (tests/test_levers_power.py)
 LEVER_FAMILIES: tuple[str, ...] = ("flex_interconnect", "flex_headroom", "bridge_power",
                                    "gas_turbine_supply", "power_smoothing")

@@ -1,6 +1,6 @@
 """Time-to-power levers on the power side: flexible interconnection, bridge power, smoothing.
 
-Pure functions and the sourced constants behind the ``power:`` section of a study
+Pure functions and the sourced constants behind the ``power_levers:`` section of a study
 (:mod:`dcplan.optimize.levers_power` turns them into rows).
 
 Flexible (curtailable) interconnection
@@ -13,9 +13,11 @@ Flexible (curtailable) interconnection
     [1]_. The report's per-authority split was not found in a form we could cite, so the
     headroom is one national pool; a study says what share of it its fleet may claim.
 Bridge power
-    Gas turbine cost from NREL ATB 2022 ("NG F-Frame CT", data/onsite_power.csv, built by
-    scripts/build_onsite_power.py). Heat rate, fuel price, lead time and availability are
-    labelled below (sourced or assumption).
+    Four technologies (``BRIDGE_TECHS``). Gas turbine and solar-plus-storage costs from NREL
+    ATB 2022 ("NG F-Frame CT", "Utility-Scale PV-Plus-Battery"); gas engine and fuel cell
+    costs are labelled assumptions (data/onsite_power.csv, built by
+    scripts/build_onsite_power.py; data/README.md). Heat rates, fuel price, lead times,
+    firm shares and which technologies need an air permit are labelled below.
 Training power swings
     Battery cost split into power and energy parts from the ATB 2022 2-hour and 4-hour
     utility battery rows; the response time the battery must bridge comes from NVIDIA's
@@ -69,6 +71,45 @@ GAS_TURBINE_LIFE_YR = 30.0
 #: whole fleet (a few dozen aeroderivative units), standing for the fleet's share of a market
 #: whose heavy-frame order books are sold out for years; a study sets its own.
 GAS_TURBINE_SUPPLY_MW_PER_YR = 1000.0
+
+#: bridge technologies a study may offer the optimiser, in the order of the ``bridge_tech`` axis
+BRIDGE_TECHS = ("gas_turbine", "gas_engine", "fuel_cell", "solar_storage")
+#: heat rate of reciprocating gas engines [MMBtu/MWh, HHV]. **Assumption**: 8.3, i.e.
+#: 3.412 / 8.3 = 41 % efficient, the magnitude of EIA's AEO "internal combustion engine"
+#: entry (about 8,300 Btu/kWh; the table itself was not found to cite) and of large
+#: lean-burn gas gensets (40-45 %).
+GAS_ENGINE_HEAT_RATE = 8.3
+#: heat rate of natural-gas fuel cells [MMBtu/MWh, HHV]. **Assumption**: 6.5, i.e. 52 %
+#: efficient, the magnitude of EIA's AEO "fuel cells" entry (about 6,500 Btu/kWh) and of
+#: solid-oxide units on pipeline gas (50-60 % LHV).
+FUEL_CELL_HEAT_RATE = 6.5
+#: order-to-operation of gas engines [yr]. **Assumption**: 1.5 yr for containerised
+#: multi-megawatt engine gensets (standard products, short factory lead).
+GAS_ENGINE_LEAD_YR = 1.5
+#: order-to-operation of fuel cells [yr]. **Assumption**: 1 yr for skid-mounted solid-oxide
+#: units (vendors quote months per site; this keeps a year for gas supply and install).
+FUEL_CELL_LEAD_YR = 1.0
+#: order-to-operation of solar plus storage [yr]. **Assumption**: 1.5 yr for a behind-the-
+#: meter array with no grid interconnection study (EIA's utility-scale PV lead is 1-2 yr).
+SOLAR_STORAGE_LEAD_YR = 1.5
+#: PV-plus-battery configuration of NREL ATB 2022 ("Utility-Scale PV-Plus-Battery"): battery
+#: power per PV MW(AC) and battery hours, from the ATB 2022 documentation of the row (a
+#: 100 MWac array with a 60 MW / 240 MWh battery). The parquet holds costs, not the layout.
+PV_BATTERY_POWER_RATIO = 0.6
+PV_BATTERY_HOURS = 4.0
+#: hours of a day without useful solar output [h]. **Assumption**: 14 h (24 h less about 10 h
+#: of useful sun, a mid-latitude year average).
+SOLAR_DARK_H = 14.0
+#: economic life of the bridge technologies [yr]: the ATB cost recovery period (30 yr) for
+#: the ATB rows; **assumption** of 20 yr for engines and 10 yr for fuel-cell stacks
+BRIDGE_LIFE_YR = {"gas_turbine": 30.0, "gas_engine": 20.0, "fuel_cell": 10.0,
+                  "solar_storage": 30.0}
+#: which technologies burn gas in a flame and so need the state's air permit and obey its
+#: engine run-hour cap. Fuel cells: **modelled without an air-permit track or run-hour cap**
+#: (no combustion; California's distributed-generation certification and several other
+#: states exempt certified fuel cells from air permits), though they burn gas and count CO2.
+COMBUSTION = {"gas_turbine": True, "gas_engine": True, "fuel_cell": False,
+              "solar_storage": False}
 
 #: time the smoothing battery must carry a swing while generation follows [h].
 #: **Assumption**: 0.25 h (15 min), inside NVIDIA's 1-90 minute response range [2]_.
@@ -147,6 +188,34 @@ def bridge_availability(mwh_per_mw_yr, state_total_h_per_yr=np.nan, firm=GAS_TUR
     return np.minimum(firm, limit)
 
 
+def solar_storage_firm_share(capacity_factor, battery_power_ratio=PV_BATTERY_POWER_RATIO,
+                             battery_hours=PV_BATTERY_HOURS, dark_h=SOLAR_DARK_H):
+    """Share of a PV-plus-battery MW(AC) that can carry a flat 24-hour load [1].
+
+    The smaller of the energy the array makes (its capacity factor: a flat load of CF MW
+    uses all of it) and what the battery holds for the dark hours (``ratio x hours /
+    dark_h``). With ATB 2022 (0.6 MW / 2.4 MWh per PV MW, CF 0.268) and 14 dark hours the
+    battery binds: 2.4 / 14 = 0.171. An average day: a run of cloudy days is not covered.
+
+    >>> round(solar_storage_firm_share(0.268), 3)
+    0.171
+    """
+    stored = float(battery_power_ratio) * float(battery_hours) / float(dark_h)
+    return float(min(float(capacity_factor), stored))
+
+
+def bridge_heat_rate(tech):
+    """Heat rate of a bridge technology [MMBtu/MWh] (0 for solar plus storage)."""
+    return {"gas_turbine": GAS_TURBINE_HEAT_RATE, "gas_engine": GAS_ENGINE_HEAT_RATE,
+            "fuel_cell": FUEL_CELL_HEAT_RATE, "solar_storage": 0.0}[tech]
+
+
+def bridge_lead_yr(tech):
+    """Order-to-operation of a bridge technology [yr] (assumptions above)."""
+    return {"gas_turbine": GAS_TURBINE_LEAD_YR, "gas_engine": GAS_ENGINE_LEAD_YR,
+            "fuel_cell": FUEL_CELL_LEAD_YR, "solar_storage": SOLAR_STORAGE_LEAD_YR}[tech]
+
+
 def battery_cost_split(capex_2h_usd_per_kw, capex_4h_usd_per_kw):
     """Power [USD/kW] and energy [USD/kWh] parts of battery capex from a 2 h and a 4 h row.
 
@@ -165,7 +234,7 @@ def read_onsite_power() -> pd.DataFrame:
 
     path = data_path("onsite_power.csv")
     table = pd.read_csv(path).set_index("tech")
-    needed = {"gas_turbine", "battery_2h", "battery_4h"}
+    needed = {*BRIDGE_TECHS, "battery_2h", "battery_4h"}
     problems = [Problem(f"{path}: tech", f"row {t!r} is missing",
                         "rebuild it with scripts/build_onsite_power.py") for t in sorted(needed - set(table.index))]
     for column in ("capex_usd_per_kw", "fixed_om_usd_per_kw_yr", "variable_om_usd_per_mwh"):

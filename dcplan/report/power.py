@@ -18,6 +18,11 @@ def _years(values, years) -> str:
     return "–".join([picked[0], picked[-1]]) if len(picked) > 1 else (picked[0] if picked else "none")
 
 
+#: plain names of the bridge technologies
+_TECH_NAMES = {"gas_turbine": "gas turbines", "gas_engine": "gas engines",
+               "fuel_cell": "fuel cells", "solar_storage": "solar plus storage"}
+
+
 def power_levers_text(plan: Plan) -> list[str]:
     """One plain sentence per fact about the power levers of ``plan`` (empty when none is on)."""
     ds = plan.dataset
@@ -48,28 +53,34 @@ def power_levers_text(plan: Plan) -> list[str]:
         gen = ds["bridge_gen_mw"]
         cap = ds["bridge_mw"]
         for site in ds["site"].values:
-            g = gen.sel(site=site).values
-            if not (cap.sel(site=site).values > 1e-6).any():
+            c = cap.sel(site=site).max("year")
+            if not float(c.sum()) > 1e-6:
                 continue
+            g = gen.sel(site=site).sum("bridge_tech").values
+            mix = ", ".join(f"{float(c.sel(bridge_tech=t)):,.0f} MW of {_TECH_NAMES.get(str(t), t)}"
+                            for t in c["bridge_tech"].values if float(c.sel(bridge_tech=t)) > 1e-6)
             out.append(
-                f"Bridge power: {site} installs {float(cap.sel(site=site).max()):,.0f} MW of gas turbines "
-                f"that carry up to {g.max():,.0f} MW in {_years(g, years)} before the grid arrives, "
-                "then stay as backup.")
+                f"Bridge power: {site} installs {mix} that carry up to {g.max():,.0f} MW in "
+                f"{_years(g, years)} before the grid arrives, then stay as backup.")
         energy = float(ds["bridge_energy_mwh"].sum())
         if energy > 0 or float(cap.max()) > 0:
-            added = cap.sum("site").diff("year", label="upper")
-            supply = ds["in_bridge_supply_mw_per_yr"].sel(year=added["year"])
-            capped = [int(y) for y, a, s in zip(added["year"].values, added.values, supply.values, strict=False)
-                      if np.isfinite(s) and a >= s - 1e-3]
-            if float(cap.sum("site").isel(year=0)) >= float(supply.isel(year=0)) - 1e-3:
-                capped.insert(0, int(years[0]))
+            turbines = (cap.sel(bridge_tech="gas_turbine").sum("site")
+                        if "gas_turbine" in cap["bridge_tech"].values else None)
+            capped = []
+            if turbines is not None:
+                added = turbines.diff("year", label="upper")
+                supply = ds["in_bridge_supply_mw_per_yr"].sel(year=added["year"])
+                capped = [int(y) for y, a, s in zip(added["year"].values, added.values, supply.values,
+                                                    strict=False) if np.isfinite(s) and a >= s - 1e-3]
+                if float(turbines.isel(year=0)) >= float(supply.isel(year=0)) - 1e-3:
+                    capped.insert(0, int(years[0]))
             out.append(
-                f"The turbines generate {energy:,.0f} MWh, emitting {float(ds['bridge_co2_t'].sum()):,.0f} t CO2 "
-                f"({float(ds['bridge_net_co2_t'].sum()):+,.0f} t against grid power); their fuel and O&M less "
-                f"the grid energy they replace come to {float(ds['bridge_net_energy_usd'].sum()) / 1e6:+,.1f} MUSD."
-                + (f" The fleet-wide turbine supply cap binds in {', '.join(map(str, capped))}: turbines "
-                   "arrive in the years before they are needed." if capped else
-                   " The fleet-wide turbine supply cap does not bind."))
+                f"Bridge power generates {energy:,.0f} MWh, emitting {float(ds['bridge_co2_t'].sum()):,.0f} t CO2 "
+                f"({float(ds['bridge_net_co2_t'].sum()):+,.0f} t against grid power); its fuel and O&M less "
+                f"the grid energy it replaces come to {float(ds['bridge_net_energy_usd'].sum()) / 1e6:+,.1f} MUSD."
+                + (f" The fleet-wide gas turbine supply cap binds in {', '.join(map(str, capped))}: "
+                   "turbines arrive in the years before they are needed." if capped else
+                   " The fleet-wide gas turbine supply cap does not bind."))
     if "smoothing_mw" in ds:
         mw = ds["smoothing_mw"].isel(year=-1)
         for site in ds["site"].values:
