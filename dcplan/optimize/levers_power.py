@@ -38,6 +38,7 @@ import logging
 
 import numpy as np
 
+from dcplan.optimize.years import add_monotone, drop_next, next_year, shift
 from dcplan.physics import grid, onsite
 
 AX = ("site", "chip", "cooling", "option", "year")  # the model's axes (model.AX)
@@ -46,36 +47,6 @@ logger = logging.getLogger(__name__)
 
 SY = ("site", "year")
 SOY = ("site", "option", "year")
-
-
-# ------------------------------------------------------------------------------ helpers
-# small copies of model.py's shift and monotone helpers: model.py imports this module
-def _prev(pos: np.ndarray) -> np.ndarray:
-    """``pos`` of year t-1 at year t (-1 in the first year)."""
-    out = np.full(pos.shape, -1, dtype=np.int64)
-    out[..., 1:] = pos[..., :-1]
-    return out
-
-
-def _next_year(pos: np.ndarray) -> np.ndarray:
-    """``pos`` of year t+1 at year t (-1 in the last year)."""
-    out = np.full(pos.shape, -1, dtype=np.int64)
-    out[..., :-1] = pos[..., 1:]
-    return out
-
-
-def _drop_next(factor: np.ndarray) -> np.ndarray:
-    """``f_t - f_{t+1}`` (``f_{T+1} = 0``): the charge of a cumulative column at year t."""
-    nxt = np.concatenate([factor[..., 1:], np.zeros(factor.shape[:-1] + (1,))], axis=-1)
-    return factor - nxt
-
-
-def _monotone(b, name: str, dims: tuple[str, ...], pos: np.ndarray) -> None:
-    """Rows ``x_t >= x_{t-1}`` where both years exist."""
-    prev = _prev(pos)
-    r = b.m.add_rows(name, dims, (pos >= 0) & (prev >= 0), "ge", 0.0)
-    b.m.terms(r, pos, 1.0)
-    b.m.terms(r, prev, -1.0)
 
 
 # ----------------------------------------------------------------------------- builders
@@ -113,9 +84,9 @@ def add_flexible_interconnect(b) -> None:
     m.terms(r, active, -cap)
     m.terms(np.where(late, r, -1), c.ic_mw, 1.0)
     m.terms(np.where(late, r, -1), c.ic_active, -cap)
-    _monotone(b, "flex_active_monotone", SOY, active)
+    add_monotone(b, "flex_active_monotone", SOY, active)
     # the equipment bought early becomes the firm option: built by its earliest year
-    nxt = _next_year(c.ic_active)
+    nxt = next_year(c.ic_active)
     r = m.add_rows("flex_to_firm", SOY, (active >= 0) & (nxt >= 0), "ge", 0.0)
     m.terms(r, nxt, 1.0)
     m.terms(r, active, -1.0)
@@ -130,7 +101,7 @@ def add_flexible_interconnect(b) -> None:
     _supply(b, flex)
     ic_capex = m.coef("ic_capex_usd") / 1e6
     _capex_cash(b, active, ic_capex)
-    m.objective(active, _drop_next(m.coef("capital_factor_interconnect")) * ic_capex)
+    m.objective(active, drop_next(m.coef("capital_factor_interconnect")) * ic_capex)
     curtail = (m.coef("flex_curtailment_share") * onsite.HOURS_PER_YEAR
                * m.coef("flex_curtailment_usd_per_mwh"))
     m.objective(flex, m.coef("discount_factor") * curtail / 1e6)
@@ -181,21 +152,21 @@ def add_bridge_power(b) -> None:
         r = m.add_rows(f"bridge_gen_max_{tech}", SY, gen >= 0, "le", 0.0)
         m.terms(r, gen, 1.0)
         m.terms(r, cap, -avail)
-        _monotone(b, f"bridge_mw_monotone_{tech}", SY, cap)
+        add_monotone(b, f"bridge_mw_monotone_{tech}", SY, cap)
         if tech == "gas_turbine" and b.on("gas_turbine_supply"):
             supply = m.coef("bridge_supply_mw_per_yr")
             has = (cap >= 0).any(axis=0, keepdims=True) & np.isfinite(supply)
             r = m.add_rows("gas_turbine_supply_max", ("year",), has, "le",
                            np.where(np.isfinite(supply), supply, 0.0))
             m.terms(r, cap, 1.0)
-            m.terms(r, _prev(cap), -1.0)
+            m.terms(r, shift(cap, 1), -1.0)
         _supply(b, gen)
         ef = _tech_coef(m, "bridge_co2_t_per_mwh", tech)
         if rc is not None:
             m.terms(rc, gen, mwh * (ef - ef_grid) / 1e3)
         capex = _tech_coef(m, "bridge_capex_usd_per_mw", tech) / 1e6
         _capex_cash(b, cap, capex)
-        m.objective(cap, _drop_next(_tech_coef(m, "capital_factor_bridge", tech)) * capex
+        m.objective(cap, drop_next(_tech_coef(m, "capital_factor_bridge", tech)) * capex
                     + df * _tech_coef(m, "bridge_fixed_om_usd_per_mw_yr", tech) / 1e6)
         net = (_tech_coef(m, "bridge_energy_usd_per_mwh", tech) + price * ef
                - m.coef("electricity_usd_per_mwh") - price * ef_grid)
@@ -231,10 +202,10 @@ def add_power_smoothing(b) -> None:
     r = m.add_rows("smoothing_min", SY, has, "ge", -m.coef("smoothing_allowance_mw"))
     m.terms(r, mw, 1.0)
     m.terms(r, c.gpus, -swing)  # kW/GPU = MW per kGPU
-    _monotone(b, "smoothing_mw_monotone", SY, mw)
+    add_monotone(b, "smoothing_mw_monotone", SY, mw)
     capex = m.coef("smoothing_capex_usd_per_mw") / 1e6
     _capex_cash(b, mw, capex)
-    m.objective(mw, _drop_next(m.coef("capital_factor_smoothing")) * capex
+    m.objective(mw, drop_next(m.coef("capital_factor_smoothing")) * capex
                 + m.coef("discount_factor") * m.coef("smoothing_fixed_om_usd_per_mw_yr") / 1e6)
 
 
@@ -250,4 +221,4 @@ def _capex_cash(b, col, usd) -> None:
     rows = b.pos.get("capex_budget_max")
     if rows is not None:
         b.m.terms(rows, col, usd)
-        b.m.terms(_next_year(rows), col, -usd)
+        b.m.terms(next_year(rows), col, -usd)

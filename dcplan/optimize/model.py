@@ -41,6 +41,7 @@ from dcplan.errors import DataError, Problem
 from dcplan.optimize.levers_fleet import add_fleet_levers
 from dcplan.optimize.levers_power import add_power_levers
 from dcplan.optimize.registry import FAMILIES
+from dcplan.optimize.years import add_monotone, drop_next, next_year, shift
 from dcplan.physics import grid
 
 logger = logging.getLogger(__name__)
@@ -355,43 +356,6 @@ class Builder:
 
     def coef(self, name: str) -> np.ndarray:
         return self.m.coef(name)
-
-
-def shift(pos: np.ndarray, lag) -> np.ndarray:
-    """``pos`` of year t - lag at year t (-1 before the horizon); ``lag`` may vary by chip."""
-    out = np.full(pos.shape, -1, dtype=np.int64)
-    lags = np.broadcast_to(np.asarray(lag, dtype=int), pos.shape[:-1] + (1,))
-    for value in np.unique(lags):
-        if value <= 0:
-            out = np.where(lags == value, pos, out)
-            continue
-        if value >= pos.shape[-1]:
-            continue
-        shifted = np.full(pos.shape, -1, dtype=np.int64)
-        shifted[..., value:] = pos[..., :-value]
-        out = np.where(lags == value, shifted, out)
-    return out
-
-
-def add_monotone(b: Builder, name: str, dims: tuple[str, ...], pos: np.ndarray) -> None:
-    """Rows ``x_t >= x_{t-1}`` for a cumulative variable family (where both years exist)."""
-    prev = shift(pos, 1)
-    r = b.m.add_rows(name, dims, (pos >= 0) & (prev >= 0), "ge", 0.0)
-    b.m.terms(r, pos, 1.0)
-    b.m.terms(r, prev, -1.0)
-
-
-def _next_year(pos: np.ndarray) -> np.ndarray:
-    """``pos`` of year t+1 at year t (-1 in the last year)."""
-    out = np.full(pos.shape, -1, dtype=np.int64)
-    out[..., :-1] = pos[..., 1:]
-    return out
-
-
-def _drop_next(factor: np.ndarray) -> np.ndarray:
-    """``f_t - f_{t+1}`` (with ``f_{T+1} = 0``): the cost of a cumulative column at year t."""
-    nxt = np.concatenate([factor[..., 1:], np.zeros(factor.shape[:-1] + (1,))], axis=-1)
-    return factor - nxt
 
 
 def _check(inputs: xr.Dataset) -> None:
@@ -884,7 +848,7 @@ def add_capex_budget(b: Builder) -> None:
     )
     b.pos["capex_budget_max"] = r
     # a cumulative column x_t spends (x_t - x_{t-1}) c in year t: +c in row t, -c in row t+1
-    nxt = _next_year(r)
+    nxt = next_year(r)
     fac = m.coef("facility_capex_usd_per_mw") * d.block_mw / 1e6
     m.terms(r, c.it_blocks, fac)
     m.terms(nxt, c.it_blocks, -fac)
@@ -961,7 +925,7 @@ def add_objective(b: Builder) -> None:
     """
     m, c, d = b.m, b.col, b.dom
     df = m.coef("discount_factor")
-    fac = m.coef("facility_capex_usd_per_mw") * _drop_next(m.coef("capital_factor_facility"))
+    fac = m.coef("facility_capex_usd_per_mw") * drop_next(m.coef("capital_factor_facility"))
     om = m.coef("fixed_om_usd_per_mw_yr") * df
     m.objective(c.it_blocks, d.block_mw * (fac + om) / 1e6)
     price = m.coef("electricity_usd_per_mwh") + m.coef("carbon_price_usd_per_t") * m.coef(
@@ -973,11 +937,11 @@ def add_objective(b: Builder) -> None:
     m.objective(c.gpus, df * per_gpu_year / 1e3)  # USD/GPU x 1,000 GPU / 1e6
     m.objective(c.gpus_new, m.coef("capital_factor_gpu") * m.coef("gpu_capex_usd") / 1e3)
     m.objective(
-        c.site_active, _drop_next(m.coef("capital_factor_site")) * m.coef("site_open_usd") / 1e6
+        c.site_active, drop_next(m.coef("capital_factor_site")) * m.coef("site_open_usd") / 1e6
     )
     m.objective(
         c.ic_active,
-        _drop_next(m.coef("capital_factor_interconnect")) * m.coef("ic_capex_usd") / 1e6,
+        drop_next(m.coef("capital_factor_interconnect")) * m.coef("ic_capex_usd") / 1e6,
     )
     if d.penalty > 0:
         m.objective(c.shortfall_gpus, df * d.penalty / 1e3)
