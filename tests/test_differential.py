@@ -121,3 +121,52 @@ def test_each_capital_method_agrees_with_the_plain_model(capital):
     a, b = _answer(ds), _answer(ds, tighten=False, use_start=False)
     assert a[0] == b[0] == "optimal"
     assert a[1] == pytest.approx(b[1], rel=1e-6)
+
+
+# ------------------------------------------------------------------ speed routes (issue 12)
+ROUTE_EXAMPLES = 25
+
+
+@settings(
+    max_examples=ROUTE_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(tiny_studies())
+def test_interior_point_route_with_site_pruning_has_the_plain_optimum(ds):
+    """IPX (with crossover) for every LP, and sites set aside by LP reduced costs."""
+    status, objective, plan = _answer(ds, lp_solver="ipx", prune=True)
+    plain_status, plain_objective, _ = _answer(
+        ds, tighten=False, use_start=False, lp_solver="simplex", prune=False
+    )
+    assert (status == "infeasible") == (plain_status == "infeasible"), (status, plain_status)
+    if status == "infeasible":
+        return
+    event(f"sites pruned: {int(plan.dataset.attrs['sites_pruned']) > 0}")
+    assert objective == pytest.approx(plain_objective, rel=1e-6, abs=1.0)
+    assert plan.audit().ok
+
+
+def test_dual_bound_of_the_lp_equals_its_optimum():
+    """The Lagrangian bound from HiGHS's duals (used to set sites aside) is the LP optimum."""
+    import importlib
+
+    solve_module = importlib.import_module("dcplan.optimize.solve")
+    from dcplan.optimize.model import build_model
+
+    sm = build_model(make_inputs(8, 6, seed=5))
+    for solver in ("simplex", "ipx"):
+        ho = solve_module.handoff(sm, compile_pyomo=False)
+        h = ho.highs
+        h.changeColsIntegrality(
+            sm.n_col, np.arange(sm.n_col, dtype=np.int32), np.zeros(sm.n_col, dtype=np.uint8)
+        )
+        solve_module.set_lp_solver(h, solver)
+        h.run()
+        sol = h.getSolution()
+        bound = solve_module.dual_bound(ho, np.asarray(sol.row_dual), np.asarray(sol.col_dual))
+        objective = h.getInfo().objective_function_value
+        assert bound == pytest.approx(objective, rel=1e-6)
+        assert bound <= objective * (1 + 1e-9)

@@ -3,6 +3,8 @@ determinism and the Pyomo hand-off."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -372,3 +374,29 @@ def test_diagnosis_names_the_limit_that_binds_with_the_size_of_the_change(limit,
     d = info.value.diagnosis
     assert words in d.headline, str(d)
     assert "[" not in str(d) and "_max" not in str(d) and "_min" not in str(d)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("DCPLAN_SLOW"), reason="minutes: set DCPLAN_SLOW=1 (pytest -m slow)"
+)
+def test_national_portfolio_solves_to_its_gap():
+    """benchmarks/studies/national_portfolio.yaml: every catalog site, 1.6 M GPUs, ten years.
+
+    Slow (minutes): ``DCPLAN_SLOW=1 pytest -m slow``; benchmarks/bench_national.py prints
+    its time against the target.
+    """
+    from pathlib import Path
+
+    from dcplan import load_study
+    from dcplan.inputs import build_inputs
+
+    root = Path(__file__).resolve().parents[1]
+    study = load_study(root / "benchmarks" / "studies" / "national_portfolio.yaml")
+    inputs = build_inputs(study)
+    assert inputs.sizes["site"] >= 500
+    assert float(inputs["target_gpus"].sum()) >= 1.5e6
+    plan = solve(inputs, time_limit_s=study.solver.time_limit_s, mip_rel_gap=study.solver.mip_rel_gap)
+    assert plan.status in ("optimal", "time_limit")
+    assert plan.dataset.attrs["mip_gap"] <= study.solver.mip_rel_gap + 1e-9
+    assert plan.audit().ok

@@ -12,7 +12,8 @@ Three build modes share the builders:
 
 ``tighten=True`` (default)
     Column bounds implied by the constraints (land, build rate, interconnect capacity and
-    phasing) and the fleet-rounding valid inequality. Neither cuts off a feasible plan;
+    phasing), the same bounds as the interconnect link's coefficient by year, and the
+    fleet-rounding valid inequality. None cuts off a feasible plan;
     ``tests/test_differential.py`` checks the optimum against ``tighten=False``.
 ``tighten=False``
     The plain model: no valid inequality, no column bound beyond 0/1 and the structural
@@ -839,7 +840,12 @@ def add_interconnect(b: Builder) -> None:
     if b.on("ic_capacity"):
         r = m.add_rows("ic_capacity_max", ("site", "option", "year"), c.ic_mw >= 0, "le", 0.0)
         m.terms(r, c.ic_mw, 1.0)
-        m.terms(r, c.ic_active, -m.coef("ic_capacity_mw"))
+        cap = m.coef("ic_capacity_mw")
+        if b.opt.tighten:
+            # the MW the option can have energised by year t (phasing from its earliest
+            # year): with v = 1 the column bound already holds, with v = 0 both give 0
+            cap = np.minimum(cap, b.dom.ic_ub)
+        m.terms(r, c.ic_active, -cap)
     if b.on("ic_choice"):
         add_monotone(b, "ic_active_monotone", ("site", "option", "year"), c.ic_active)
         link = b.on("site_open")

@@ -28,6 +28,40 @@ Progress = Callable[[str, dict], None]
 #: share of the time limit the LP-screening MIP start may use
 SCREEN_SHARE = 0.4
 
+#: LP solvers a route may name; "auto" picks by size (:func:`choose_lp_solver`). HiPO and
+#: PDLP are left out: the highspy wheel in use (1.16) falls back to simplex for HiPO, and PDLP
+#: took 372 s on the 100-site LP (first-order accuracy, no basis for reduced costs)
+LP_SOLVERS = ("auto", "simplex", "ipx")
+
+#: from this many columns on, the LPs are solved by interior point (IPX, with crossover to a
+#: basic solution) rather than dual simplex. Measured by benchmarks/bench_optimize.py
+#: ``--lp-solvers`` (docs/performance.md): at 100 sites x 20 years (55,580 columns) IPX takes
+#: 17 s against 70 s for dual simplex; below a few thousand columns both take well under a
+#: second and simplex needs no crossover.
+IPM_FROM_COLUMNS = 5_000
+
+#: relative margin by which a site's LP bound must exceed the incumbent before the site is
+#: set aside (LP optimality tolerances are about 1e-7 of the objective)
+PRUNE_MARGIN = 1e-6
+
+
+def choose_lp_solver(n_col: int, lp_solver: str = "auto") -> str:
+    """The HiGHS LP solver for a model of ``n_col`` columns (``lp_solver`` unless "auto")."""
+    if lp_solver not in LP_SOLVERS:
+        msg = f"lp_solver must be one of {list(LP_SOLVERS)}, got {lp_solver!r}"
+        raise ValueError(msg)
+    if lp_solver != "auto":
+        return lp_solver
+    return "ipx" if n_col >= IPM_FROM_COLUMNS else "simplex"
+
+
+def set_lp_solver(h: highspy.Highs, solver: str) -> None:
+    """Use ``solver`` for a pure LP and for the LPs inside HiGHS's MIP search."""
+    h.setOptionValue("solver", solver)
+    h.setOptionValue("mip_lp_solver", solver)
+    if solver != "simplex":
+        h.setOptionValue("run_crossover", "on")  # a basic solution: exact reduced costs
+
 
 def _solution(values: np.ndarray):
     sol = highspy.HighsSolution()
@@ -53,15 +87,45 @@ class Start:
     x: np.ndarray  # column values in SitingModel order
     objective: float
     lp_bound: float  # optimum of the full LP relaxation: a valid lower bound of the MIP
+    #: LP bound of any plan that opens the site: lp_bound + reduced cost of
+    #: site_active[site, last year] at the LP optimum (one entry per site)
+    site_bound: np.ndarray | None = None
+    lp_seconds: float = 0.0
+    mip_seconds: float = 0.0
+    sites_kept: int = 0
+    lp_solver: str = "simplex"
 
     @property
     def gap(self) -> float:
         """Relative gap of the start against the LP bound, as HiGHS defines mip_gap."""
         return (self.objective - self.lp_bound) / max(abs(self.objective), 1e-9)
 
+    def unneeded_sites(self, sm: SitingModel) -> np.ndarray:
+        """Sites no plan cheaper than this start can open (bool per site).
+
+        For the LP optimum with row duals y and reduced costs d (from a basic solution),
+        every feasible plan x costs at least ``lp_bound + sum_j max(d_j, 0) (x_j - lb_j)``.
+        A plan that opens site s has ``site_active[s, T] = 1``, so it costs at least
+        ``site_bound[s]``; where that exceeds the start's objective (by PRUNE_MARGIN), the
+        optimum does not open s and ``site_active[s, T]`` may be fixed at 0. Sites the start
+        itself opens are never set aside.
+        """
+        n_site = sm.inputs.sizes["site"]
+        if self.site_bound is None:
+            return np.zeros(n_site, bool)
+        open_pos = sm.variables["site_active"].pos[..., -1].reshape(-1)
+        margin = PRUNE_MARGIN * max(abs(self.objective), 1.0)
+        return (self.site_bound > self.objective + margin) & (self.x[open_pos] < 0.5)
+
 
 def screened_start(
-    sm: SitingModel, *, time_limit_s: float | None, mip_rel_gap: float, threads: int, seed: int
+    sm: SitingModel,
+    *,
+    time_limit_s: float | None,
+    mip_rel_gap: float,
+    threads: int,
+    seed: int,
+    lp_solver: str = "auto",
 ) -> Start | None:
     """A MIP start from LP screening: solve the LP relaxation, keep the sites it uses most,
     solve the MIP restricted to them, and return that plan with the LP bound (or None).
@@ -70,29 +134,43 @@ def screened_start(
     spreads small fractions of capacity over many sites. The restricted MIP is small, and
     its solution is feasible for the full model, so HiGHS starts with a near-optimal
     incumbent and only has to close the bound. ``time_limit_s`` bounds the whole screening
-    (the LP and the restricted MIP); None when it runs out.
+    (the LP and the restricted MIP); None when it runs out. ``lp_solver`` solves the LP
+    (:func:`choose_lp_solver`).
     """
     started = time.perf_counter()
     n_col = sm.n_col
+    solver = choose_lp_solver(n_col, lp_solver)
     ho = handoff(sm, compile_pyomo=False)
     h = ho.highs
     every = np.arange(n_col, dtype=np.int32)
     h.setOptionValue("threads", int(threads))
     h.setOptionValue("random_seed", int(seed))
+    set_lp_solver(h, solver)
     h.changeColsIntegrality(n_col, every, np.zeros(n_col, dtype=np.uint8))
     if time_limit_s:
         h.setOptionValue("time_limit", float(time_limit_s))
     h.run()
+    lp_seconds = time.perf_counter() - started
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     lp_bound = float(h.getInfo().objective_function_value)
-    x_lp = np.asarray(h.getSolution().col_value)
+    lp = h.getSolution()
+    x_lp = np.asarray(lp.col_value)
     open_pos = sm.variables["site_active"].pos[..., -1].reshape(-1)
+    site_bound = None
+    if lp.dual_valid and h.getBasis().valid:
+        bound = dual_bound(
+            ho, np.asarray(lp.row_dual), np.asarray(lp.col_dual), offset=sm.cost_offset
+        )
+        if np.isfinite(bound):
+            site_bound = min(bound, lp_bound) + np.maximum(np.asarray(lp.col_dual)[open_pos], 0.0)
     score = x_lp[open_pos]
     lo = int(sm.inputs.attrs.get("min_sites", 0) or 0)
-    used = int(np.count_nonzero(score > 1e-6))
-    keep = max(lo, min(used, int(np.ceil(score.sum())) * 3 + 3))
-    order = np.argsort(-score, kind="stable")
+    # the sites the LP opens, by how much, then the unopened ones by their reduced cost
+    # (the cheapest to bring in first), up to 3x the LP's open-site total + 3
+    keep = min(len(open_pos), max(lo, int(np.ceil(score.sum())) * 3 + 3))
+    reduced = np.asarray(lp.col_dual)[open_pos] if lp.dual_valid else np.zeros(len(open_pos))
+    order = np.lexsort((reduced, -np.round(score, 9)))
     drop = open_pos[order[keep:]]
     upper = ho.col_upper.copy()
     upper[drop] = 0.0
@@ -113,8 +191,52 @@ def screened_start(
         h.getInfo().objective_function_value,
     )
     return Start(
-        np.asarray(h.getSolution().col_value), float(h.getInfo().objective_function_value), lp_bound
+        np.asarray(h.getSolution().col_value),
+        float(h.getInfo().objective_function_value),
+        lp_bound,
+        site_bound=site_bound,
+        lp_seconds=lp_seconds,
+        mip_seconds=time.perf_counter() - started - lp_seconds,
+        sites_kept=keep,
+        lp_solver=solver,
     )
+
+
+def dual_bound(
+    ho: Handoff, row_dual: np.ndarray, col_dual: np.ndarray, offset: float = 0.0, tol: float = 1e-9
+) -> float:
+    """The Lagrangian lower bound of the LP of ``ho`` given HiGHS's duals (minimisation).
+
+    ``c'x = y'Ax + d'x`` with ``d = c - A'y``; over the box of rows and columns each term is
+    smallest at the bound its dual's sign points to. A dual of magnitude above ``tol`` that
+    points to an infinite bound makes the bound useless (-inf); smaller ones count as zero.
+    """
+    y, d = row_dual, col_dual
+
+    def side(dual, lower, upper):
+        bound = np.where(dual > 0, lower, upper)
+        small = np.abs(dual) <= tol
+        if (~np.isfinite(bound) & ~small).any():
+            return -np.inf
+        use = ~small & np.isfinite(bound)
+        return float(np.sum(dual[use] * bound[use]))
+
+    return side(y, ho.row_lower, ho.row_upper) + side(d, ho.col_lower, ho.col_upper) + offset
+
+
+def prune_sites(ho: Handoff, sm: SitingModel, unneeded: np.ndarray) -> int:
+    """Fix ``site_active[s, T] = 0`` in ``ho`` for the sites flagged ``unneeded``."""
+    if not unneeded.any():
+        return 0
+    where = np.full(sm.n_col, -1, dtype=np.int64)
+    where[ho.cols] = np.arange(len(ho.cols))
+    cols = where[sm.variables["site_active"].pos[..., -1].reshape(-1)[unneeded]]
+    cols = cols[cols >= 0].astype(np.int32)
+    ho.highs.changeColsBounds(
+        len(cols), cols, ho.col_lower[cols], np.zeros(len(cols), dtype=float)
+    )
+    ho.col_upper[cols] = 0.0
+    return len(cols)
 
 
 def run_highs(
@@ -188,6 +310,116 @@ def _objective_consistent(sm: SitingModel, result: dict, rtol: float = 1e-7) -> 
     return abs(cost - result["objective"]) <= rtol * max(abs(cost), 1.0)
 
 
+def optimise(
+    sm: SitingModel,
+    ho: Handoff,
+    *,
+    time_limit_s: float | None = None,
+    mip_rel_gap: float = 0.01,
+    threads: int = 1,
+    seed: int = 0,
+    progress: Progress | None = None,
+    use_start: bool = True,
+    lp_solver: str = "auto",
+    prune: bool = True,
+) -> dict:
+    """Solve the built and handed-off model: screening LP, MIP start, pruning, MIP.
+
+    Returns the result of :func:`run_highs` (or of the LP-bound certificate) with
+    ``"bound"`` (where the dual bound comes from), ``"phases"`` (seconds of the LP, the
+    restricted MIP and the full MIP), ``"lp_solver"`` and ``"sites_pruned"``.
+    """
+    report = progress or (lambda event, info: None)
+    solver = choose_lp_solver(sm.n_col, lp_solver)
+    set_options(
+        ho.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed
+    )
+    set_lp_solver(ho.highs, solver)
+    report("solve", {"phase": "solve", "detail": "HiGHS"})
+    start = None
+    screening = 0.0
+    phases: dict[str, float] = {}
+    if use_start and sm.integrality.any():
+        # the screening gets a share of the time limit; the full MIP keeps the rest
+        t0 = time.perf_counter()
+        report(
+            "screen",
+            {"phase": "screen", "detail": "LP relaxation, then the MIP on the sites it uses"},
+        )
+        share = SCREEN_SHARE * time_limit_s if time_limit_s else None
+        start = screened_start(
+            sm,
+            time_limit_s=share,
+            mip_rel_gap=mip_rel_gap,
+            threads=threads,
+            seed=seed,
+            lp_solver=solver,
+        )
+        screening = time.perf_counter() - t0
+        if start is not None:
+            phases["lp"] = start.lp_seconds
+            phases["restricted_mip"] = start.mip_seconds
+        else:
+            phases["lp"] = screening
+        if time_limit_s:
+            ho.highs.setOptionValue("time_limit", max(float(time_limit_s) - screening, 0.1))
+    pruned = 0
+    if start is not None and start.gap <= mip_rel_gap:
+        # the LP relaxation already proves the start within the gap: no branch and bound
+        result = {
+            "status": "optimal",
+            "model_status": "Optimal (within the gap of the LP bound)",
+            "seconds": screening,
+            "x": start.x,
+            "objective": start.objective,
+            "gap": max(start.gap, 0.0),
+            "dual_bound": start.lp_bound,
+            "bound": "lp_relaxation",
+        }
+    else:
+        unneeded = start.unneeded_sites(sm) if (start is not None and prune) else None
+        if unneeded is not None and unneeded.any():
+            # proven by the LP's reduced costs: no plan cheaper than the start opens them
+            pruned = prune_sites(ho, sm, unneeded)
+            logger.info("%d of %d sites set aside by LP reduced costs", pruned, len(unneeded))
+        result = run_highs(ho, progress=progress, start=start.x if start is not None else None)
+        if start is not None and "x" in result and not _objective_consistent(sm, result):
+            # HiGHS has been seen to report an objective for a MIP started from a given
+            # solution that the solution does not have; its verdict is then not trusted and
+            # the model is solved again from scratch
+            logger.warning(
+                "HiGHS reported objective %.6f MUSD for a plan that costs %.6f MUSD; "
+                "solving again without the start",
+                result["objective"],
+                float(sm.cost @ result["x"] + sm.cost_offset),
+            )
+            seconds = result["seconds"]
+            fresh = handoff(sm, compile_pyomo=False)
+            set_options(
+                fresh.highs,
+                time_limit_s=time_limit_s,
+                mip_rel_gap=mip_rel_gap,
+                threads=threads,
+                seed=seed,
+            )
+            set_lp_solver(fresh.highs, solver)
+            pruned = 0
+            result = run_highs(fresh, progress=progress)
+            result["seconds"] += seconds
+        phases["mip"] = result["seconds"]
+        result["seconds"] += screening
+        result["bound"] = "highs_mip"
+        if pruned and "dual_bound" in result:
+            # a plan opening a set-aside site costs at least its site bound
+            floor = float(start.site_bound[unneeded].min())
+            result["dual_bound"] = min(result["dual_bound"], floor)
+            result["bound"] = "highs_mip+lp_reduced_costs"
+    result["phases"] = phases
+    result["lp_solver"] = solver
+    result["sites_pruned"] = pruned
+    return result
+
+
 def solve(
     inputs: xr.Dataset,
     *,
@@ -202,6 +434,8 @@ def solve(
     tighten: bool = True,
     diagnosis_time_limit_s: float = 60.0,
     shadow_prices: bool = True,
+    lp_solver: str = "auto",
+    prune: bool = True,
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -233,6 +467,12 @@ def solve(
     shadow_prices : bool
         Price the plan's constraints (the LP with its integer decisions fixed) and store
         the table in the plan.
+    lp_solver : {"auto", "simplex", "ipx"}
+        HiGHS solver of the screening LP and of the LPs in the MIP search; "auto" chooses
+        by size (:func:`choose_lp_solver`). Every choice gives the same optimum within the gap.
+    prune : bool
+        Before the full MIP, fix closed the sites the LP's reduced costs prove no plan
+        cheaper than the screened start opens (:meth:`Start.unneeded_sites`).
 
     Returns
     -------
@@ -276,55 +516,19 @@ def solve(
             "detail": f"{len(ho.cols):,} columns, {len(ho.rows):,} rows",
         },
     )
-    set_options(
-        ho.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed
+    result = optimise(
+        sm,
+        ho,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        threads=threads,
+        seed=seed,
+        progress=progress,
+        use_start=use_start,
+        lp_solver=lp_solver,
+        prune=prune,
     )
-    report("solve", {"phase": "solve", "detail": "HiGHS"})
-    start = None
-    screening = 0.0
-    if use_start and sm.integrality.any():
-        # the screening gets a share of the time limit; the full MIP keeps the rest
-        t0 = time.perf_counter()
-        report(
-            "screen",
-            {"phase": "screen", "detail": "LP relaxation, then the MIP on the sites it uses"},
-        )
-        share = SCREEN_SHARE * time_limit_s if time_limit_s else None
-        start = screened_start(
-            sm, time_limit_s=share, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed
-        )
-        screening = time.perf_counter() - t0
-        if time_limit_s:
-            ho.highs.setOptionValue("time_limit", max(float(time_limit_s) - screening, 0.1))
-    if start is not None and start.gap <= mip_rel_gap:
-        # the LP relaxation already proves the start within the gap: no branch and bound
-        result = {
-            "status": "optimal",
-            "model_status": "Optimal (within the gap of the LP bound)",
-            "seconds": screening,
-            "x": start.x,
-            "objective": start.objective,
-            "gap": max(start.gap, 0.0),
-            "dual_bound": start.lp_bound,
-            "bound": "lp_relaxation",
-        }
-    else:
-        result = run_highs(ho, progress=progress, start=start.x if start is not None else None)
-        if start is not None and "x" in result and not _objective_consistent(sm, result):
-            # HiGHS has been seen to report an objective for a MIP started from a given
-            # solution that the solution does not have; its verdict is then not trusted and
-            # the model is solved again from scratch
-            logger.warning("HiGHS reported objective %.6f MUSD for a plan that costs %.6f MUSD; "
-                           "solving again without the start", result["objective"],
-                           float(sm.cost @ result["x"] + sm.cost_offset))
-            seconds = result["seconds"]
-            fresh = handoff(sm)
-            set_options(fresh.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-                        threads=threads, seed=seed)
-            result = run_highs(fresh, progress=progress)
-            result["seconds"] += seconds
-        result["seconds"] += screening
-        result["bound"] = "highs_mip"
+    screening = result["phases"].get("lp", 0.0) + result["phases"].get("restricted_mip", 0.0)
     logger.info("HiGHS %s in %.2f s", result["model_status"], result["seconds"])
     if result["status"] == "infeasible":
         from dcplan.optimize.diagnose import diagnose
@@ -370,6 +574,8 @@ def solve(
         "n_columns": sm.n_col,
         "n_rows": sm.n_row,
         "n_nonzeros": int(sm.A.nnz),
+        "lp_solver": result["lp_solver"],
+        "sites_pruned": result["sites_pruned"],
     }
     plan = Plan.from_solution(sm, x, meta, study_yaml=study_yaml)
     # shadow prices now, on the model just solved, so the plan (and plan.nc) carries them
