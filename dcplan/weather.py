@@ -392,8 +392,13 @@ EAST_WIDTH_DEG = 3.0
 #: terms of the day-to-day spread models (standard deviation of the daily-mean dry bulb
 #: and dew point about their smooth annual course) and their correlation
 SPREAD_TERMS = ("const", "diurnal_amp", "annual_amp", "season")
+#: terms beyond the constant ``diurnal_cycle`` of the dew point's mean daily cycle
+#: (``diurnal_cycle_<term>``): it varies with the season and across the moisture divide
+CYCLE_TERMS = ("season", "east", "east_season")
 VARIABILITY_TERMS = tuple(f"t_sd_{t}" for t in SPREAD_TERMS) \
     + tuple(f"d_sd_{t}" for t in SPREAD_TERMS) + ("td_correlation",) \
+    + tuple(f"h_sd_{t}" for t in SPREAD_TERMS) + ("h_persistence", "d_skew") \
+    + tuple(f"diurnal_cycle_{t}" for t in CYCLE_TERMS) \
     + tuple(f"amp_d_{t}" for t in DIURNAL_TERMS) \
     + tuple(f"tail_{side}_{t}" for side in ("heat", "cool") for t in TAIL_TERMS) \
     + tuple(f"design_wb_{t}" for t in WET_BULB_TERMS)
@@ -402,6 +407,20 @@ VARIABILITY_TERMS = tuple(f"t_sd_{t}" for t in SPREAD_TERMS) \
 ANOMALY_PERSISTENCE = 0.65
 #: seed of the fixed anomaly sequence: the synthetic year is deterministic
 _ANOMALY_SEED = 20240907
+
+
+def _hourly_sequence(persistence):
+    """Fixed hourly AR(1) sequence, daily means removed, scaled to unit variance (365, 24)."""
+    rng = np.random.default_rng(_ANOMALY_SEED + 1)
+    e = rng.standard_normal(HOURS + 240)
+    r = float(np.clip(persistence, 0.0, 0.99))
+    z = np.empty_like(e)
+    z[0] = e[0]
+    for k in range(1, e.size):
+        z[k] = r * z[k - 1] + np.sqrt(1 - r * r) * e[k]
+    z = z[240:].reshape(365, 24)
+    z = z - z.mean(axis=1, keepdims=True)
+    return z / z.std()
 
 
 def _anomaly_sequences():
@@ -709,15 +728,30 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
         short = 8.0 * 365 - (hdd_fit + cdd_fit)
         hdd_fit, cdd_fit = hdd_fit + np.maximum(short, 0) / 2, cdd_fit + np.maximum(short, 0) / 2
     d_sd = np.maximum(spread @ np.array([coef[f"d_sd_{t}"] for t in SPREAD_TERMS]), 0.0)
-    d_anom = d_sd * (rho * z_t + np.sqrt(1.0 - rho * rho) * z_d)[None, :]
+    z_dew = rho * z_t + np.sqrt(1.0 - rho * rho) * z_d
+    g = float(coef.get("d_skew", 0.0))
+    if g != 0.0:
+        # skewed like the real anomalies (dry outbreaks): Cornish-Fisher second-order term
+        z_dew = z_dew + g / 6.0 * (z_dew * z_dew - 1.0)
+        z_dew = (z_dew - z_dew.mean()) / z_dew.std()
+    d_anom = d_sd * z_dew[None, :]
 
     beta = np.array([coef[t] for t in DEWPOINT_TERMS[:-1]])
     # the model predicts ln(e / e_s(T_mean)), the log of the daily-mean relative humidity
     ln_rh = np.minimum(_dewpoint_features(daily_mean, amp_d, tm, amp, elev, season,
                                           latv, lonv) @ beta, 0.0)
     dew_daily = psy._dewpoint_from_pw(psy._pws(daily_mean) * np.exp(ln_rh)) + d_anom
-    dew = (dew_daily[:, :, None]
-           + coef["diurnal_cycle"] * amp_d[:, :, None] * diurnal).reshape(n, HOURS)
+    # within the day: the fitted mean cycle plus hour-to-hour departures (h_sd_*) that
+    # leave the daily mean as it is
+    h_sd = np.maximum(spread @ np.array([coef.get(f"h_sd_{t}", 0.0) for t in SPREAD_TERMS]),
+                      0.0)
+    z_h = _hourly_sequence(coef.get("h_persistence", 0.0))
+    east = _east(lonv)[:, None]
+    c_day = coef["diurnal_cycle"] + sum(
+        coef.get(f"diurnal_cycle_{t}", 0.0) * f
+        for t, f in zip(CYCLE_TERMS, (season, east, east * season), strict=True))
+    dew = (dew_daily[:, :, None] + (c_day * amp_d)[:, :, None] * diurnal
+           + h_sd[:, :, None] * z_h[None]).reshape(n, HOURS)
     dew = np.minimum(np.minimum(dew, temp), DEWPOINT_CEILING)
     pressure = np.asarray(psy.pressure_from_elevation(elev), dtype=float)
     pws = psy._pws(dew)
@@ -825,9 +859,20 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=No
     beta, *_ = np.linalg.lstsq(xm.reshape(-1, xm.shape[-1]), ym.ravel(), rcond=rcond)
     d_dev = real.reshape(n, 365, 24) - real_daily[:, :, None]
     driver = amp_d[:, :, None] * diurnal
-    c_h = float((d_dev * driver).sum() / (driver * driver).sum())
+    east = _east(lon)[:, None, None]
+    drivers = np.stack([driver, driver * season[:, :, None], driver * east,
+                        driver * east * season[:, :, None]], axis=-1).reshape(-1, 4)
+    b_c, *_ = np.linalg.lstsq(drivers, d_dev.ravel(), rcond=rcond)
     out.update(zip(DEWPOINT_TERMS[:-1], (float(b) for b in beta), strict=True))
-    out["diurnal_cycle"] = c_h
+    out["diurnal_cycle"] = float(b_c[0])
+    out.update({f"diurnal_cycle_{t}": float(v) for t, v in zip(CYCLE_TERMS, b_c[1:],
+                                                                strict=True)})
+    # hour-to-hour departures from that mean cycle (frontal passages, afternoon mixing):
+    # their lag-1 correlation, and their spread by month regressed below
+    resid = d_dev - (drivers @ b_c).reshape(d_dev.shape)
+    num = (resid[:, :, 1:] * resid[:, :, :-1]).sum()
+    den = (resid * resid).sum()
+    out["h_persistence"] = float(num / den) if den > 0 else 0.0
     # day-to-day spread about a 31-day running mean, by month, regressed on the features
     kernel = np.ones(31) / 31.0
 
@@ -841,11 +886,25 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=No
     fs = _spread_features(amp_d, amp, season)
     fsm = np.stack([fs[:, month == m].mean(axis=1) for m in range(12)], axis=1)
     fsm = fsm.reshape(-1, fsm.shape[-1])
-    for key, an in (("t_sd", t_an), ("d_sd", d_an)):
-        sd = np.stack([an[:, month == m].std(axis=1) for m in range(12)], axis=1).ravel()
+    h_rms = np.sqrt((resid * resid).mean(axis=2))  # (site, day) within-day spread
+    for key, an in (("t_sd", t_an), ("d_sd", d_an), ("h_sd", h_rms)):
+        if key == "h_sd":
+            sd = np.stack([np.sqrt((an[:, month == m] ** 2).mean(axis=1))
+                           for m in range(12)], axis=1).ravel()
+        else:
+            sd = np.stack([an[:, month == m].std(axis=1) for m in range(12)],
+                          axis=1).ravel()
         b, *_ = np.linalg.lstsq(fsm, sd, rcond=rcond)
         out.update({f"{key}_{t}": float(v) for t, v in zip(SPREAD_TERMS, b, strict=True)})
     out["td_correlation"] = float(np.corrcoef(t_an.ravel(), d_an.ravel())[0, 1])
+    # skewness of the dew-point anomalies, each station-month standardised, pooled
+    zs = []
+    for m in range(12):
+        a = d_an[:, month == m]
+        zs.append((a - a.mean(axis=1, keepdims=True))
+                  / np.maximum(a.std(axis=1, keepdims=True), 1e-6))
+    zs = np.concatenate(zs, axis=1)
+    out["d_skew"] = float(np.clip((zs ** 3).mean(), -1.5, 1.5))
     # design tails: ASHRAE 99 % - 99.6 % and 0.4 % - 1 % dry bulbs on the excess
     if design_conditions is not None:
         dc = design_conditions

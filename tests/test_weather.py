@@ -223,6 +223,12 @@ def test_fit_dewpoint_model_recovers_a_known_depression():
         @ np.array([coef[t] for t in weather.DEWPOINT_TERMS[:-1]])
     np.testing.assert_allclose(pred, np.log(0.5), atol=0.01)
     assert abs(coef["diurnal_cycle"]) < 1e-9
+    # a dew point constant through each day: no diurnal cycle in any season or region
+    # and no hour-to-hour spread within the day
+    for t in weather.CYCLE_TERMS:
+        assert abs(coef[f"diurnal_cycle_{t}"]) < 1e-9
+    for t in weather.SPREAD_TERMS:
+        assert abs(coef[f"h_sd_{t}"]) < 1e-9
 
 
 def test_synthetic_year_invalid():
@@ -319,3 +325,31 @@ def test_synthetic_daily_swing_matches_real_tmy3_years(shared_data):
     # station by station the fitted model misses by up to ~1.5 K a month (leave-one-out):
     # the old construction's factor of 2 appears at no more than a few stations
     assert np.quantile(ratio, 0.9) < 1.7, ratio
+
+
+def test_synthetic_dewpoint_varies_within_the_day_like_real_tmy3_years(shared_data):
+    # the hours that drive evaporative cooling are hot afternoons with a dew point below
+    # the 15 degC lockout; in the real files the summer-afternoon dew point departs from
+    # the day's mean by 0.8-3.2 K (standard deviation by station), where a dew point
+    # fixed to the daily mean plus one mean cycle gave 0.1-0.5 K
+    folder = shared_data / "weather" / "tmy3"
+    table = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "climate_stations.csv",
+                        comment="#", dtype={"station_id": str}).set_index("station_id")
+    real, rows = [], []
+    for path in sorted(folder.glob("*.epw.gz")):
+        ds = weather.read_epw(path)
+        wmo = ds.attrs["station_id"].zfill(6)
+        if wmo in table.index:
+            real.append(ds.dewpoint_c.values.astype(float))
+            rows.append(table.loc[wmo])
+    syn = weather.synthetic_year_from_table(pd.DataFrame(rows).reset_index(drop=True))
+
+    def afternoon_sd(d):
+        d = d.reshape(len(rows), 365, 24)
+        dev = d[:, 152:244, 12:18] - d[:, 152:244].mean(axis=2, keepdims=True)
+        return dev.reshape(len(rows), -1).std(axis=1)
+
+    sd_syn = afternoon_sd(syn.dewpoint_c.values.astype(float))
+    sd_real = afternoon_sd(np.stack(real))
+    ratio = np.median(sd_syn / sd_real)
+    assert 0.6 <= ratio <= 1.4, ratio
