@@ -121,6 +121,12 @@ Km = Annotated[float, _quantity("km"), AfterValidator(_nonneg)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
 
 
+def _repeated(items) -> list:
+    """The items that occur more than once, sorted."""
+    items = list(items)
+    return sorted({item for item in items if items.count(item) > 1})
+
+
 def _chip_id(value: str, info: ValidationInfo) -> str:
     known = (info.context or {}).get("chip_ids")
     if known is not None and value not in known:
@@ -640,8 +646,7 @@ class FleetLevers(Strict):
 
     @model_validator(mode="after")
     def _one_cluster_per_chip(self):
-        chips = [c.chip for c in self.training_clusters]
-        dupes = sorted({c for c in chips if chips.count(c) > 1})
+        dupes = _repeated(c.chip for c in self.training_clusters)
         if dupes:
             raise ValueError(f"more than one training cluster of {dupes}; give one cluster per "
                              "chip (the largest)")
@@ -707,8 +712,7 @@ class Uncertainty(Strict):
 
     @model_validator(mode="after")
     def _probabilities(self):
-        names = [s.name for s in self.scenarios]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = _repeated(s.name for s in self.scenarios)
         if dupes:
             raise ValueError(f"duplicate scenario names {dupes}; give each scenario its own name")
         total = math.fsum(s.probability for s in self.scenarios)

@@ -297,11 +297,9 @@ def test_design_wet_bulb_calibration_moves_only_the_top_hours():
     assert bool((b.dewpoint_c <= b.temp_air_c + 1e-3).all())
 
 
-def test_synthetic_daily_swing_matches_real_tmy3_years(shared_data):
-    # the diurnal half-amplitude is fitted to the TMY3 days: the synthetic days' mean
-    # projection on the daily cosine matches the real one in the median (the construction
-    # that aimed it at the design dry bulbs gave about twice the real swing everywhere:
-    # 8.5 K against 4.3 K)
+def _real_and_synthetic(shared_data, variable):
+    """``variable`` of each real TMY3 file whose station the table holds, the table rows,
+    and the synthetic years built from those rows."""
     folder = shared_data / "weather" / "tmy3"
     table = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "climate_stations.csv",
                         comment="#", dtype={"station_id": str}).set_index("station_id")
@@ -310,9 +308,17 @@ def test_synthetic_daily_swing_matches_real_tmy3_years(shared_data):
         ds = weather.read_epw(path)
         wmo = ds.attrs["station_id"].zfill(6)
         if wmo in table.index:
-            real.append(ds.temp_air_c.values.astype(float))
+            real.append(ds[variable].values.astype(float))
             rows.append(table.loc[wmo])
-    syn = weather.synthetic_year_from_table(pd.DataFrame(rows).reset_index(drop=True))
+    return real, rows, weather.synthetic_year_from_table(pd.DataFrame(rows).reset_index(drop=True))
+
+
+def test_synthetic_daily_swing_matches_real_tmy3_years(shared_data):
+    # the diurnal half-amplitude is fitted to the TMY3 days: the synthetic days' mean
+    # projection on the daily cosine matches the real one in the median (the construction
+    # that aimed it at the design dry bulbs gave about twice the real swing everywhere:
+    # 8.5 K against 4.3 K)
+    real, rows, syn = _real_and_synthetic(shared_data, "temp_air_c")
     t_syn = syn.temp_air_c.values.astype(float).reshape(len(rows), 365, 24)
     t_real = np.stack(real).reshape(len(rows), 365, 24)
     cosine = np.cos(2 * np.pi * (np.arange(24) - weather.PEAK_HOUR) / 24.0)
@@ -332,17 +338,7 @@ def test_synthetic_dewpoint_varies_within_the_day_like_real_tmy3_years(shared_da
     # the 15 degC lockout; in the real files the summer-afternoon dew point departs from
     # the day's mean by 0.8-3.2 K (standard deviation by station), where a dew point
     # fixed to the daily mean plus one mean cycle gave 0.1-0.5 K
-    folder = shared_data / "weather" / "tmy3"
-    table = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "climate_stations.csv",
-                        comment="#", dtype={"station_id": str}).set_index("station_id")
-    real, rows = [], []
-    for path in sorted(folder.glob("*.epw.gz")):
-        ds = weather.read_epw(path)
-        wmo = ds.attrs["station_id"].zfill(6)
-        if wmo in table.index:
-            real.append(ds.dewpoint_c.values.astype(float))
-            rows.append(table.loc[wmo])
-    syn = weather.synthetic_year_from_table(pd.DataFrame(rows).reset_index(drop=True))
+    real, rows, syn = _real_and_synthetic(shared_data, "dewpoint_c")
 
     def afternoon_sd(d):
         d = d.reshape(len(rows), 365, 24)
