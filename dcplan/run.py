@@ -120,6 +120,7 @@ def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
         seed=options.seed,
         progress=progress,
         study_yaml=study.to_yaml(),
+        route=options.route,
     )
     if study.fleet_levers.value_of_delay.shifts_yr:
         from dcplan.optimize.levers_delay import delay_curve

@@ -662,6 +662,10 @@ class Solver(Strict):
     mip_rel_gap: Annotated[float, Field(gt=0, lt=1)] = 0.01
     threads: Annotated[int, Field(ge=1, le=64)] = 1
     seed: Annotated[int, Field(ge=0)] = 0
+    route: Literal["auto", "full", "sifting"] = Field(
+        "auto", description="how the MIP is solved: 'full' (HiGHS on the whole model), "
+        "'sifting' (the LP by site sifting, the MIP over the sites it needs, a bound covering "
+        "the rest; for national studies) or 'auto' (sifting from 200,000 columns)")
 
 
 class Scenario(Strict):

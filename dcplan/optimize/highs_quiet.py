@@ -34,7 +34,7 @@ def _flush_c_stdio() -> None:
 
 
 @contextmanager
-def _fd1_to_log() -> Iterator[None]:
+def fd1_to_log() -> Iterator[None]:
     """Point file descriptor 1 at a temporary file; log what was written to it."""
     try:
         sys.stdout.flush()
@@ -61,7 +61,7 @@ def _fd1_to_log() -> Iterator[None]:
 
 def new_highs() -> highspy.Highs:
     """A ``highspy.Highs`` with its banner logged rather than printed and output off."""
-    with _fd1_to_log():
+    with fd1_to_log():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)

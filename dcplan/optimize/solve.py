@@ -40,6 +40,19 @@ LP_SOLVERS = ("auto", "simplex", "ipx")
 #: second and simplex needs no crossover.
 IPM_FROM_COLUMNS = 5_000
 
+#: solve routes: "full" hands the whole MIP to HiGHS (after the LP-screening start); "sifting"
+#: solves the LP by site sifting and the MIP over the sites it needs, with a bound that
+#: covers the sites left out (:mod:`dcplan.optimize.screening`); "auto" picks by size
+ROUTES = ("auto", "full", "sifting")
+
+#: from this many columns on, "auto" takes the sifting route. Measured by
+#: benchmarks/bench_optimize.py (docs/performance.md): at 1,000 sites x 20 years (551k
+#: columns) the whole LP by interior point had not finished after ~1 h, while sifting solved
+#: it exactly in 4 rounds; at 100 x 20 (56k columns) the full route's branch and bound gives
+#: the tighter bound in the same time, because the left-out sites' bounds are weak when the
+#: fleet needs only a few sites
+SIFT_FROM_COLUMNS = 200_000
+
 #: relative margin by which a site's LP bound must exceed the incumbent before the site is
 #: set aside (LP optimality tolerances are about 1e-7 of the objective)
 PRUNE_MARGIN = 1e-6
@@ -53,6 +66,16 @@ def choose_lp_solver(n_col: int, lp_solver: str = "auto") -> str:
     if lp_solver != "auto":
         return lp_solver
     return "ipx" if n_col >= IPM_FROM_COLUMNS else "simplex"
+
+
+def choose_route(n_col: int, route: str = "auto") -> str:
+    """The solve route for a model of ``n_col`` columns (``route`` unless "auto")."""
+    if route not in ROUTES:
+        msg = f"route must be one of {list(ROUTES)}, got {route!r}"
+        raise ValueError(msg)
+    if route != "auto":
+        return route
+    return "sifting" if n_col >= SIFT_FROM_COLUMNS else "full"
 
 
 def set_lp_solver(h: highspy.Highs, solver: str) -> None:
@@ -322,14 +345,26 @@ def optimise(
     use_start: bool = True,
     lp_solver: str = "auto",
     prune: bool = True,
+    route: str = "auto",
 ) -> dict:
     """Solve the built and handed-off model: screening LP, MIP start, pruning, MIP.
+
+    With ``route`` "sifting" (or "auto" on a large model, :func:`choose_route`) the model
+    is solved by :func:`dcplan.optimize.screening.solve_by_sifting` instead; the plain
+    route is the fallback when its LP cannot be sifted.
 
     Returns the result of :func:`run_highs` (or of the LP-bound certificate) with
     ``"bound"`` (where the dual bound comes from), ``"phases"`` (seconds of the LP, the
     restricted MIP and the full MIP), ``"lp_solver"`` and ``"sites_pruned"``.
     """
     report = progress or (lambda event, info: None)
+    if choose_route(sm.n_col, route) == "sifting" and sm.integrality.any():
+        sifted = _solve_by_sifting(
+            sm, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed,
+            report=report,
+        )
+        if sifted is not None:
+            return sifted
     solver = choose_lp_solver(sm.n_col, lp_solver)
     set_options(
         ho.highs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed
@@ -417,6 +452,30 @@ def optimise(
     result["phases"] = phases
     result["lp_solver"] = solver
     result["sites_pruned"] = pruned
+    result["route"] = "full"
+    return result
+
+
+def _solve_by_sifting(sm, *, time_limit_s, mip_rel_gap, threads, seed, report) -> dict | None:
+    from dcplan.optimize.screening import site_blocks, solve_by_sifting
+
+    report("screen", {"phase": "screen", "detail": "site sifting: the LP over a working set"})
+    active = sm.variables["site_active"].pos[:, 0, 0, 0, :]
+    result = solve_by_sifting(
+        site_blocks(sm),
+        active,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        threads=threads,
+        seed=seed,
+        progress=lambda message: report("screen", {"phase": "screen", "detail": message}),
+    )
+    if result is None:
+        logger.warning("site sifting failed; solving the whole model instead")
+        return None
+    result["bound"] = "site_sifting"
+    result["lp_solver"] = "sifting"
+    result["route"] = "sifting"
     return result
 
 
@@ -436,6 +495,7 @@ def solve(
     shadow_prices: bool = True,
     lp_solver: str = "auto",
     prune: bool = True,
+    route: str = "auto",
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -473,6 +533,9 @@ def solve(
     prune : bool
         Before the full MIP, fix closed the sites the LP's reduced costs prove no plan
         cheaper than the screened start opens (:meth:`Start.unneeded_sites`).
+    route : {"auto", "full", "sifting"}
+        How the MIP is solved (:func:`choose_route`): whole by HiGHS, or by site sifting
+        for national studies. Every route's plan is audited and its gap is proven.
 
     Returns
     -------
@@ -527,6 +590,7 @@ def solve(
         use_start=use_start,
         lp_solver=lp_solver,
         prune=prune,
+        route=route,
     )
     screening = result["phases"].get("lp", 0.0) + result["phases"].get("restricted_mip", 0.0)
     logger.info("HiGHS %s in %.2f s", result["model_status"], result["seconds"])
@@ -576,6 +640,7 @@ def solve(
         "n_nonzeros": int(sm.A.nnz),
         "lp_solver": result["lp_solver"],
         "sites_pruned": result["sites_pruned"],
+        "solve_route": result.get("route", "full"),
     }
     plan = Plan.from_solution(sm, x, meta, study_yaml=study_yaml)
     # shadow prices now, on the model just solved, so the plan (and plan.nc) carries them

@@ -1,0 +1,145 @@
+"""Site sifting (dcplan.optimize.screening) against the plain model on random small studies.
+
+Every claim of the route is checked, not assumed: the sifted LP is the whole LP, its
+Lagrangian bound never exceeds the LP optimum (converged or not), the bound of the plans
+that open a site never exceeds their optimum, and the route's plan and gap agree with the
+plain MIP's optimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, event, given, settings
+from test_differential import _answer, tiny_studies
+
+from dcplan.errors import InfeasibleError
+from dcplan.optimize import screening as sc
+from dcplan.optimize.highs import handoff
+from dcplan.optimize.model import build_model
+from dcplan.optimize.solve import choose_route
+from dcplan.testing.synthetic import make_inputs
+
+SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _lp_optimum(sm, fix_lower: dict | None = None) -> float | None:
+    """Optimum of the whole LP relaxation by HiGHS (None if not optimal)."""
+    import highspy
+
+    ho = handoff(sm, compile_pyomo=False)
+    h = ho.highs
+    h.setOptionValue("threads", 1)
+    h.changeColsIntegrality(
+        sm.n_col, np.arange(sm.n_col, dtype=np.int32), np.zeros(sm.n_col, dtype=np.uint8)
+    )
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return float(h.getInfo().objective_function_value)
+
+
+def _mip_optimum(sm, open_col: int | None = None) -> float | None:
+    """Optimum of the MIP (site_active column ``open_col`` held at 1), or None."""
+    import highspy
+
+    ho = handoff(sm, compile_pyomo=False)
+    h = ho.highs
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    if open_col is not None:
+        h.changeColBounds(int(open_col), 1.0, 1.0)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return float(h.getInfo().objective_function_value)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(tiny_studies())
+def test_sifted_lp_is_the_whole_lp_and_its_bound_never_exceeds_it(ds):
+    sm = build_model(ds)
+    whole = _lp_optimum(sm)
+    blocks = sc.site_blocks(sm)
+    sifted = sc.sift_lp(blocks, batch=1)
+    event(f"LP solved: {whole is not None}")
+    if whole is None:
+        # an infeasible LP never sifts to a plan
+        assert sifted is None or not sifted.converged
+        return
+    assert sifted is not None and sifted.converged
+    assert sifted.objective == pytest.approx(whole, rel=1e-6, abs=1e-6)
+    assert sifted.bound <= whole + 1e-6 * max(1.0, abs(whole))
+    # stopped after one round (a working set of one site): still a valid bound
+    early = sc.sift_lp(blocks, batch=1, max_rounds=2)
+    if early is not None:
+        assert early.bound <= whole + 1e-6 * max(1.0, abs(whole))
+
+
+def test_site_bounds_never_exceed_the_optimum_of_plans_that_open_the_site():
+    checked = 0
+    for seed in range(10):
+        sm = build_model(make_inputs(5, 5, seed=seed))
+        lp = sc.sift_lp(sc.site_blocks(sm))
+        if lp is None:  # an infeasible draw: its LP is infeasible too
+            assert _lp_optimum(sm) is None
+            continue
+        assert lp.converged
+        active = sm.variables["site_active"].pos[:, 0, 0, 0, :]
+        bounds = sc.site_bounds(lp, active)
+        assert np.isfinite(bounds).all()  # closing a site empties it in this model
+        for s in range(sm.inputs.sizes["site"]):
+            best = _mip_optimum(sm, open_col=active[s, -1])
+            if best is None:
+                continue
+            checked += 1
+            assert bounds[s] <= best + 1e-6 * max(1.0, abs(best)), (seed, s)
+    assert checked >= 20
+
+
+def test_a_site_whose_closing_does_not_empty_it_is_never_left_out():
+    """Without the site link, IT can sit at a closed site: no site bound is claimed."""
+    sm = build_model(make_inputs(4, 5, seed=3), skip=("site_open",))
+    lp = sc.sift_lp(sc.site_blocks(sm))
+    bounds = sc.site_bounds(lp, sm.variables["site_active"].pos[:, 0, 0, 0, :])
+    assert not np.isfinite(bounds).any()
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(tiny_studies())
+def test_sifting_route_has_the_plain_optimum_within_its_gap(ds):
+    """The route's plan costs no less than the plain optimum, its bound no more, and when it
+    says optimal the plan is within the asked gap of the plain optimum; it is audited."""
+    gap = 1e-4
+    try:
+        from dcplan.optimize import solve
+
+        plan = solve(ds, mip_rel_gap=gap, time_limit_s=60.0, diagnosis_time_limit_s=1.0,
+                     shadow_prices=False, route="sifting")
+        status, objective = plan.status, plan.objective_usd
+    except InfeasibleError:
+        status, objective, plan = "infeasible", None, None
+    plain_status, plain_objective, _ = _answer(ds, tighten=False, use_start=False)
+    assert (status == "infeasible") == (plain_status == "infeasible"), (status, plain_status)
+    event(f"verdict: {status}")
+    if status == "infeasible":
+        return
+    tol = 1e-6 * max(abs(plain_objective), 1.0) + 1.0
+    assert objective >= plain_objective - tol
+    assert float(plan.dataset.attrs["dual_bound_usd"]) <= plain_objective + tol
+    if status == "optimal":
+        assert (objective - plain_objective) / objective <= gap + 1e-6
+    assert plan.audit().ok
+
+
+def test_auto_route_sifts_only_large_models():
+    assert choose_route(10_000) == "full"
+    assert choose_route(1_000_000) == "sifting"
+    assert choose_route(10, "sifting") == "sifting"
+    with pytest.raises(ValueError, match="route must be one of"):
+        choose_route(10, "dantzig")
