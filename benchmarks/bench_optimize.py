@@ -133,7 +133,7 @@ def lp_solvers(sm, time_limit: float) -> list[dict]:
 
 # ------------------------------------------------------------------------------- one size
 def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int, lp_solver: str,
-        compare_lp: bool) -> dict:
+        compare_lp: bool, route: str = "auto") -> dict:
     from dcplan.optimize.highs import handoff
     from dcplan.optimize.model import build_model
     from dcplan.optimize.solve import optimise
@@ -159,11 +159,13 @@ def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int,
     c0 = time.process_time()
     t0 = time.perf_counter()
     res = optimise(sm, ho, time_limit_s=time_limit, mip_rel_gap=gap, threads=1, seed=seed,
-                   lp_solver=lp_solver)
+                   lp_solver=lp_solver, route=route)
     r.update(solve_s=time.perf_counter() - t0, solve_cpu=time.process_time() - c0,
              phases=res["phases"], status=res["status"], gap=res.get("gap", float("nan")),
              objective=res.get("objective", float("nan")), bound=res.get("bound", ""),
-             lp_solver=res["lp_solver"], sites_pruned=res["sites_pruned"])
+             lp_solver=res["lp_solver"], sites_pruned=res["sites_pruned"],
+             route=res.get("route", "full"), sites_kept=res.get("sites_kept", 0),
+             lp_rounds=res.get("lp_rounds", 0), lp_bound=res.get("lp_bound", float("nan")))
     return r
 
 
@@ -188,6 +190,9 @@ def report(r: dict, gap: float) -> None:
     for row in r.get("lp_solvers", []):
         print(f"  LP by {row['solver']:<18} {row['status']:<12} objective {row['objective']:,.4f} "
               f"in {row['seconds']:7.1f} s (cpu {row['cpu']:.1f}) [{row['iterations']}]")
+    if r.get("route") == "sifting":
+        print(f"  route: site sifting; LP by {r['lp_rounds']} rounds (bound {r['lp_bound']:,.1f} "
+              f"MUSD), MIP over {r['sites_kept']} kept sites")
     print(f"  solve {r['solve_s']:.1f} s (cpu {r['solve_cpu']:.1f}): LP ({r['lp_solver']}) "
           f"{ph.get('lp', 0):.1f} s, restricted MIP {ph.get('restricted_mip', 0):.1f} s, "
           f"full MIP {ph.get('mip', 0):.1f} s; {r['sites_pruned']} sites set aside by LP reduced "
@@ -216,6 +221,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lp-solver", default="auto")
     parser.add_argument("--lp-solvers", action="store_true", help="time every HiGHS LP solver")
+    parser.add_argument("--route", default="auto", help="solve route: auto, full or sifting")
     parser.add_argument("--floor", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,7 +230,7 @@ def main() -> None:
         return
     if args.child:
         r = run(*args.size, gap=args.gap, time_limit=args.time_limit, seed=args.seed,
-                lp_solver=args.lp_solver, compare_lp=args.lp_solvers)
+                lp_solver=args.lp_solver, compare_lp=args.lp_solvers, route=args.route)
         print(json.dumps(r, default=float))
         return
     if args.size and len(args.size) != 2:
@@ -242,7 +248,8 @@ def main() -> None:
     for n_sites, n_years in sizes:
         cmd = [sys.executable, __file__, str(n_sites), str(n_years), "--child", "--gap", str(args.gap),
                "--time-limit", str(args.time_limit), "--seed", str(args.seed),
-               "--lp-solver", args.lp_solver] + (["--lp-solvers"] if args.lp_solvers else [])
+               "--lp-solver", args.lp_solver, "--route", args.route]
+        cmd += ["--lp-solvers"] if args.lp_solvers else []
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
         if out.returncode != 0:
             print(f"{n_sites} x {n_years}: failed\n{out.stderr[-2000:]}", flush=True)

@@ -665,7 +665,7 @@ class Solver(Strict):
     route: Literal["auto", "full", "sifting"] = Field(
         "auto", description="how the MIP is solved: 'full' (HiGHS on the whole model), "
         "'sifting' (the LP by site sifting, the MIP over the sites it needs, a bound covering "
-        "the rest; for national studies) or 'auto' (sifting from 200,000 columns)")
+        "the rest; for national studies) or 'auto' (sifting from 100,000 columns)")
 
 
 class Scenario(Strict):

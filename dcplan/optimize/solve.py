@@ -45,13 +45,13 @@ IPM_FROM_COLUMNS = 5_000
 #: covers the sites left out (:mod:`dcplan.optimize.screening`); "auto" picks by size
 ROUTES = ("auto", "full", "sifting")
 
-#: from this many columns on, "auto" takes the sifting route. Measured by
-#: benchmarks/bench_optimize.py (docs/performance.md): at 1,000 sites x 20 years (551k
-#: columns) the whole LP by interior point had not finished after ~1 h, while sifting solved
-#: it exactly in 4 rounds; at 100 x 20 (56k columns) the full route's branch and bound gives
-#: the tighter bound in the same time, because the left-out sites' bounds are weak when the
-#: fleet needs only a few sites
-SIFT_FROM_COLUMNS = 200_000
+#: from this many columns on, "auto" takes the sifting route. Measured (docs/performance.md):
+#: the national study (570 sites x 10 years, 164,904 columns) found no plan in 600 s by the
+#: full route and a plan within 1.12 % of the LP bound by sifting; at 1,000 sites x 20 years
+#: sifting solved the LP exactly in 4 rounds where interior point on the whole LP stalled; at
+#: 100 x 20 (56k columns) the full route's branch and bound gives the tighter bound, because
+#: the left-out sites' bounds are weak when the fleet needs only a few sites
+SIFT_FROM_COLUMNS = 100_000
 
 #: relative margin by which a site's LP bound must exceed the incumbent before the site is
 #: set aside (LP optimality tolerances are about 1e-7 of the objective)
