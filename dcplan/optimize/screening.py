@@ -551,13 +551,21 @@ def solve_restricted_mip(
         sol.col_value = start[cols].tolist()
         sol.value_valid = True
         h.setSolution(sol)
-    if np.isfinite(stop_below):
+    deadline = time.perf_counter() + max(float(time_limit_s), 0.1)
 
-        def enough(event) -> None:
-            if event.data_out.mip_primal_bound <= stop_below:
-                event.interrupt()
+    # HiGHS's own time limit was seen to be overrun by minutes inside a root node on a
+    # loaded machine, so the interrupt callbacks also check the wall clock
+    def late(event) -> None:
+        if time.perf_counter() > deadline:
+            event.interrupt()
 
-        h.cbMipInterrupt.subscribe(enough)
+    def enough(event) -> None:
+        if time.perf_counter() > deadline or event.data_out.mip_primal_bound <= stop_below:
+            event.interrupt()
+
+    h.cbMipInterrupt.subscribe(enough)
+    h.cbSimplexInterrupt.subscribe(late)
+    h.cbIpmInterrupt.subscribe(late)
     h.run()
     info = h.getInfo()
     bound = float(info.mip_dual_bound) if closed is None else -np.inf
