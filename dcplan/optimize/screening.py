@@ -518,20 +518,28 @@ def solve_restricted_mip(
     start: np.ndarray | None = None,
     lp_solver: str = "simplex",
     closed: np.ndarray | None = None,
+    fixed: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray | None, float, float]:
     """The MIP over ``sites`` only: (x in whole-model order or None, objective, its bound).
 
     Its plan is feasible for the whole study (the other sites' columns at 0 satisfy their
     own rows). HiGHS stops early once its incumbent is at or below ``stop_below`` (the cost
     the caller's global bound already proves within the gap). ``closed`` (bool per model
-    column) holds those columns at 0: a heuristic restriction, whose bound is then not
-    returned (-inf). An infeasible restriction returns (None, inf, inf).
+    column) holds those columns at 0 and ``fixed`` (model columns, values) holds columns at
+    values: heuristic restrictions, whose bound is then not returned (-inf). An infeasible
+    restriction returns (None, inf, inf).
     """
     b = blocks
     cols, rows = restricted_model(b, sites)
     upper = b.col_upper[cols].copy()
+    lower = b.col_lower[cols].copy()
     if closed is not None:
         upper[closed[cols]] = 0.0
+    if fixed is not None:
+        where = np.full(b.A.shape[1], -1, dtype=np.int64)
+        where[cols] = np.arange(len(cols))
+        at = where[fixed[0]]
+        lower[at[at >= 0]] = upper[at[at >= 0]] = fixed[1][at >= 0]
     sub = b.A[rows][:, cols].tocsc()
     h = new_highs()
     h.setOptionValue("output_flag", False)
@@ -542,7 +550,7 @@ def solve_restricted_mip(
     h.setOptionValue("mip_lp_solver", lp_solver)
     h.passModel(
         len(cols), len(rows), sub.nnz, 1, 1, b.cost_offset,
-        b.cost[cols], b.col_lower[cols], upper, b.row_lower[rows], b.row_upper[rows],
+        b.cost[cols], lower, upper, b.row_lower[rows], b.row_upper[rows],
         sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data.astype(float),
         b.integrality[cols].astype(np.int32),
     )
@@ -568,7 +576,7 @@ def solve_restricted_mip(
     h.cbIpmInterrupt.subscribe(late)
     h.run()
     info = h.getInfo()
-    bound = float(info.mip_dual_bound) if closed is None else -np.inf
+    bound = float(info.mip_dual_bound) if closed is None and fixed is None else -np.inf
     if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
         return None, np.inf, np.inf
     if info.primal_solution_status != 2:
@@ -576,6 +584,32 @@ def solve_restricted_mip(
     x = np.zeros(b.A.shape[1])
     x[cols] = np.asarray(h.getSolution().col_value)
     return x, float(info.objective_function_value), bound
+
+
+def rounded_binaries(
+    x_lp: np.ndarray, active: np.ndarray, ic_active: np.ndarray | None, eps: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Site and interconnect decisions rounded from the LP: (columns, 0/1 values).
+
+    A site is open in every year the LP opens any of it; at each site the one option the LP
+    energises most in the last year is active in every year the LP has any option active
+    (where that option exists), the others never. With these held, only the integer IT
+    blocks are left to the MIP, which finds a plan (or proves there is none) fast.
+    """
+    cols, values = [], []
+    have = active >= 0
+    cols.append(active[have])
+    values.append((x_lp[active[have]] > eps).astype(float))
+    if ic_active is not None:
+        v = np.where(ic_active >= 0, x_lp[np.maximum(ic_active, 0)], 0.0)  # (site, option, year)
+        best = v[:, :, -1].argmax(axis=1)
+        on = (v > eps).any(axis=1)  # (site, year): any option active
+        for o in range(ic_active.shape[1]):
+            pos = ic_active[:, o, :]
+            val = np.where(best[:, None] == o, on, False).astype(float)
+            cols.append(pos[pos >= 0])
+            values.append(val[pos >= 0])
+    return np.concatenate(cols), np.concatenate(values)
 
 
 # --------------------------------------------------------------------- bounds by site
@@ -627,6 +661,7 @@ def solve_by_sifting(
     blocks: SiteBlocks,
     active: np.ndarray,
     *,
+    ic_active: np.ndarray | None = None,
     time_limit_s: float | None,
     mip_rel_gap: float,
     threads: int = 1,
@@ -673,6 +708,20 @@ def solve_by_sifting(
     # while the MIP over the wider kept set found no better plan in the rest
     support = opens > 1e-6
     if support.any():
+        # the LP's site and interconnect decisions rounded: only IT blocks left to choose
+        x0, obj0, _ = solve_restricted_mip(
+            blocks,
+            np.nonzero(support)[0],
+            time_limit_s=0.2 * (limit - (time.perf_counter() - started)),
+            mip_rel_gap=mip_rel_gap / 2,
+            threads=threads,
+            seed=seed,
+            stop_below=target,
+            fixed=rounded_binaries(lp.x, active, ic_active),
+        )
+        if x0 is not None:
+            best_x, best_obj = x0, obj0
+            say(f"plan from the LP's rounded site decisions: {best_obj:,.1f} MUSD")
         binary = blocks.integrality & (blocks.col_upper <= 1.0)
         out = solve_restricted_mip(
             blocks,
@@ -683,8 +732,9 @@ def solve_by_sifting(
             seed=seed,
             stop_below=target,
             closed=binary & (lp.x <= 1e-6),
+            start=best_x,
         )
-        if out[0] is not None:
+        if out[0] is not None and out[1] < best_obj:
             best_x, best_obj = out[0], out[1]
             say(f"plan from the LP's {int(support.sum())} sites: {best_obj:,.1f} MUSD")
     rounds = 0

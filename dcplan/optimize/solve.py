@@ -464,6 +464,7 @@ def _solve_by_sifting(sm, *, time_limit_s, mip_rel_gap, threads, seed, report) -
     result = solve_by_sifting(
         site_blocks(sm),
         active,
+        ic_active=sm.variables["ic_active"].pos[:, 0, 0, :, :] if "ic_active" in sm.variables else None,
         time_limit_s=time_limit_s,
         mip_rel_gap=mip_rel_gap,
         threads=threads,
