@@ -583,7 +583,9 @@ def solve_restricted_mip(
         return None, np.inf, bound
     x = np.zeros(b.A.shape[1])
     x[cols] = np.asarray(h.getSolution().col_value)
-    return x, float(info.objective_function_value), bound
+    # the plan's own cost: HiGHS was seen to report, for a MIP given a start, an objective
+    # the returned solution does not have
+    return x, float(b.cost @ x + b.cost_offset), bound
 
 
 def rounded_binaries(
