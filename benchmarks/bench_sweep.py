@@ -15,6 +15,19 @@ sweep folder and its own LocalCluster; the workers import dcplan before the cloc
 - CPU share = summed task CPU seconds / summed task wall seconds: below 100 % the tasks
   waited for a core, i.e. the machine was busy with other work
 
+Then, to find where a speed-up below 2x comes from:
+
+- per-phase CPU seconds (user + system) summed over the scenarios for each run, and their
+  ratio: a phase that costs more CPU when two tasks run at once is slowed by the other core
+- the CPU of the workers' task threads and of their other threads (Dask's event loop and
+  anything else: a sign of oversubscription), and of the sweep's own process (writing the
+  scenarios, the scheduler)
+- the tail: from the first worker running out of scenarios to the last result, and the
+  time to combine sweep.csv and sweep.nc at the end
+- a machine check: the CPU seconds of fixed work (a Python loop in cache, numpy streaming
+  through memory) alone and on both cores at once; a ratio above 1 is the machine (shared
+  physical core or memory bandwidth), which no setting of dcplan changes
+
 On a shared machine wall times are inflated by the other load; the summed CPU seconds
 show how much work the scenarios themselves took.
 """
@@ -23,9 +36,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,7 +83,7 @@ def _warm() -> bool:
 
 def run(base, cases, workers: int, out: Path) -> dict:
     from dcplan.distributed import cluster
-    from dcplan.sweep import run_sweep
+    from dcplan.sweep import _thread_cpu, run_sweep
 
     started = time.perf_counter()
     with cluster(workers=workers, host="127.0.0.1") as client:
@@ -76,13 +91,108 @@ def run(base, cases, workers: int, out: Path) -> dict:
         client.run(_warm)
         startup = time.perf_counter() - started
         load = os.getloadavg()[0]
+        done: dict[str, float] = {}
+
+        def progress(event, info=None):
+            if event == "scenario" and info.get("state") == "done":
+                done[info["scenario"]] = time.perf_counter()
+            elif event == "combine":
+                done["<combine>"] = time.perf_counter()
+
+        threads0 = _thread_cpu()
         t0, cpu0 = time.perf_counter(), time.process_time()
-        table = run_sweep(base, scenarios=cases, out=out, scheduler=client.scheduler.address, report=False)
+        table = run_sweep(base, scenarios=cases, out=out, scheduler=client.scheduler.address, report=False,
+                          progress=progress)
         wall = time.perf_counter() - t0
         client_cpu = time.process_time() - cpu0
+        threads1 = _thread_cpu()
+        # this process's main thread ran run_sweep (writing each scenario, combining); the
+        # others are the event loop of the scheduler and the client
+        main = threading.main_thread().native_id
+        client_main = threads1.get(main, 0.0) - threads0.get(main, 0.0)
+        worker_cpu = client.run(_process_cpu)
+    records = [json.loads((out / case.folder / "scenario.json").read_text()) for case in cases]
+    # the tail: from the first worker to run out of scenarios to the end of the sweep
+    last_by_worker = {}
+    for record in records:
+        last_by_worker[record["worker"]] = max(last_by_worker.get(record["worker"], 0.0), done[record["name"]])
+    tail = (max(last_by_worker.values()) - min(last_by_worker.values())) if len(last_by_worker) > 1 else 0.0
     return {"workers": workers, "startup": startup, "wall": wall, "client_cpu": client_cpu, "table": table,
             "task_wall": float(table["task_seconds"].sum()), "task_cpu": float(table["task_cpu_seconds"].sum()),
+            "records": records, "tail": tail, "worker_cpu": worker_cpu, "combine": t0 + wall - done["<combine>"],
+            "client_main": client_main,
             "load_before": load, "load_after": os.getloadavg()[0]}
+
+
+def _process_cpu() -> float:
+    """CPU seconds of this (worker) process so far."""
+    return time.process_time()
+
+
+def _kernel(kind: str) -> float:
+    """CPU seconds of a fixed amount of work: a Python loop in cache, or numpy streaming 128 MB."""
+    import numpy as np
+
+    cpu = time.process_time()
+    if kind == "python":
+        total = 0
+        for i in range(6_000_000):
+            total += i * i % 7
+    else:
+        a = np.full(8_000_000, 1.0)
+        b = np.empty_like(a)
+        for _ in range(30):
+            np.multiply(a, 1.0001, out=b)
+            np.add(b, a, out=a)
+    return time.process_time() - cpu
+
+
+def machine_check() -> None:
+    """Does one core slow the other down? The same work alone, then on both cores at once.
+
+    dcplan cannot change this: on a virtual machine whose two vCPUs are hyperthreads of one
+    physical core, or whose memory bandwidth is shared, every task costs more CPU seconds
+    when both cores work, and the speed-up of 2 workers is capped below 2x by that much.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    print("\nmachine check: CPU seconds of fixed work alone / with the other core doing the same")
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_kernel, ["python", "python"]))  # start both processes
+        for kind in ("python", "numpy"):
+            alone = min(pool.submit(_kernel, kind).result() for _ in range(2))
+            pair = max(max(pool.map(_kernel, [kind, kind])) for _ in range(2))
+            print(f"  {kind + (' loop in cache' if kind == 'python' else ' streaming 128 MB'):<26} "
+                  f"{alone:6.2f} s alone, {pair:6.2f} s in pairs: x{pair / alone:.2f}")
+
+
+def phase_table(runs: list[dict]) -> None:
+    """Summed CPU seconds (user + system) of each phase of the tasks, per run."""
+    phases = list(dict.fromkeys(p for r in runs for rec in r["records"] for p in rec.get("phases", {})
+                                if p != "threads"))
+    print("\nper-phase CPU seconds summed over the scenarios (user + system; system in brackets)")
+    print(f"{'phase':>10} " + " ".join(f"{str(r['workers']) + ' worker(s)':>20}" for r in runs)
+          + (f" {'ratio 2/1':>9}" if len(runs) == 2 else ""))
+    for phase in phases:
+        cells, totals = [], []
+        for r in runs:
+            user = sum(rec.get("phases", {}).get(phase, {}).get("user", 0.0) for rec in r["records"])
+            system = sum(rec.get("phases", {}).get(phase, {}).get("system", 0.0) for rec in r["records"])
+            totals.append(user + system)
+            cells.append(f"{user + system:>11.2f} ({system:>5.2f})")
+        ratio = f" {totals[1] / totals[0]:>9.2f}" if len(runs) == 2 and totals[0] > 0 else ""
+        print(f"{phase:>10} " + " ".join(f"{c:>20}" for c in cells) + ratio)
+    for r in runs:
+        threads = [rec.get("phases", {}).get("threads") for rec in r["records"]]
+        threads = [t for t in threads if t]
+        if threads:
+            main = sum(t["main"] for t in threads)
+            other = sum(t["other"] for t in threads)
+            print(f"{r['workers']} worker(s): CPU of the workers' main threads during tasks {main:.1f} s, of their "
+                  f"other threads {other:.1f} s ({other / max(main + other, 1e-9):.1%}; at most "
+                  f"{max(t['count'] for t in threads)} threads per worker); whole worker processes "
+                  f"{sum(r['worker_cpu'].values()):.1f} s since start-up; the sweep's process {r['client_cpu']:.1f} s "
+                  f"({r['client_main']:.1f} s writing and combining, the rest the scheduler and client event loop)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         share = r["task_cpu"] / r["task_wall"]
         print(f"{r['workers']:>7} {r['startup']:>10.1f} {r['wall']:>12.1f} {r['task_wall']:>11.1f} "
               f"{r['task_cpu']:>10.1f} {busy:>10.0%} {share:>9.0%} {r['load_before']:>5.1f}-{r['load_after']:<5.1f}")
+    phase_table(runs)
+    machine_check()
+    for r in runs:
+        print(f"{r['workers']} worker(s): tail (first worker out of scenarios to the last result) {r['tail']:.1f} s, "
+              f"then sweep.csv and sweep.nc written in {r['combine']:.1f} s")
     one, two = runs
     statuses = [sorted(set(r["table"]["status"])) for r in runs]
     print(f"\nscenario statuses: 1 worker {statuses[0]}, 2 workers {statuses[1]}")

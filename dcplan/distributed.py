@@ -8,6 +8,17 @@ submit its tasks to the same Client.
 HiGHS's MIP search is essentially serial and Python holds the GIL while Pyomo builds a
 model, so dcplan runs one task per process (``threads_per_worker=1``) rather than several
 threads in one process.
+
+The local cluster's workers are set up for long single-threaded tasks (:data:`WORKER_CONFIG`):
+every CPU cycle a worker spends beside its task is taken from the task running on the other
+core. With Dask's defaults, 8 scenarios of a 100-site sweep on one worker took 73.7 CPU
+seconds, of which 10.8 s in the worker's threads beside the task (the statistical profiler
+samples the task's stack every 10 ms, the event-loop watchdog wakes every 20 ms) and 15.1 s
+in the kernel: the nanny's ``MALLOC_TRIM_THRESHOLD_=65536`` makes glibc hand freed memory
+back at once and switches off its adaptive mmap threshold, so every large numpy temporary
+is mapped and zero-filled anew. With these settings the threads beside the task took 4.2 s
+and the kernel 3.4 s (benchmarks/bench_sweep.py prints these figures). Thread pools of
+numerical libraries stay at one thread (``OMP_NUM_THREADS`` and its kin), as Dask sets them.
 """
 
 from __future__ import annotations
@@ -25,6 +36,20 @@ logger = logging.getLogger(__name__)
 
 #: seconds to wait for a running scheduler to answer before giving up
 CONNECT_TIMEOUT_S = 10.0
+
+#: Dask settings of the workers of a local cluster (see the module docstring): no
+#: statistical profiler, a slower event-loop watchdog and system monitor, and the worker
+#: environment without Dask's ``MALLOC_TRIM_THRESHOLD_`` but with single-threaded BLAS/OpenMP
+WORKER_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.tick.limit": "60s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "NUMEXPR_NUM_THREADS": 1,
+    },
+}
 
 _ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 
@@ -72,6 +97,7 @@ def cluster(workers: int | None = None, scheduler: str | None = None,
     ClusterError
         The scheduler did not answer within :data:`CONNECT_TIMEOUT_S`.
     """
+    import dask
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None and workers is not None:
@@ -102,7 +128,8 @@ def cluster(workers: int | None = None, scheduler: str | None = None,
         "silence_logs": logging.ERROR,
         **local_options,
     }
-    local = LocalCluster(**options)
+    with dask.config.set(WORKER_CONFIG):  # the nannies hand this config to their workers
+        local = LocalCluster(**options)
     client = Client(local)
     logger.info("started a local Dask cluster of %d worker processes at %s", n, local.scheduler_address)
     try:
@@ -125,4 +152,4 @@ def _dcplan_version() -> str:
     return __version__
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "available_cores", "check_address", "cluster", "worker_versions"]
+__all__ = ["CONNECT_TIMEOUT_S", "WORKER_CONFIG", "available_cores", "check_address", "cluster", "worker_versions"]

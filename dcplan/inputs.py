@@ -13,6 +13,7 @@ curves, so 1,000 sites x 8 chips x 6 technologies x 8,760 h take seconds, not mi
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 
@@ -202,19 +203,16 @@ def site_weather(study: Study, sites) -> xr.Dataset:
 
     zone = sites["climate_zone"].astype(str).str.strip()
     moisture = zone.str[-1].where(zone.str[-1].isin(["A", "B", "C"]), "")
-    year = weather.synthetic_year(
+    dry, wet, pressure = _synthetic_year(
         sites["cooling_design_db_c"].to_numpy(float),
         sites["heating_design_db_c"].to_numpy(float),
         sites["hdd18"].to_numpy(float),
         sites["cdd10"].to_numpy(float),
-        moisture.to_numpy(),
+        moisture.to_numpy().astype(str),
         sites["elevation_m"].to_numpy(float),
         sites.geometry.y.to_numpy(float),
-        lon=sites.geometry.x.to_numpy(float),
+        sites.geometry.x.to_numpy(float),
     )
-    dry = np.array(year["temp_air_c"].transpose("site", "hour").to_numpy(), dtype=np.float32)
-    wet = np.array(year["wet_bulb_c"].transpose("site", "hour").to_numpy(), dtype=np.float32)
-    pressure = np.array(year["pressure_pa"].to_numpy(), dtype=float)
     source = np.array(["synthetic"] * len(sites), dtype=object)
     distance = np.full(len(sites), np.nan)
     files: dict[int, tuple] = {}
@@ -268,6 +266,49 @@ def site_weather(study: Study, sites) -> xr.Dataset:
                                      "(0 for a site's own file, NaN for synthetic weather)"}),
         }
     )
+
+
+#: synthetic years kept in this process, by a hash of their inputs: the scenarios of a
+#: sweep share their sites' weather, and each sweep worker builds it once instead of per
+#: scenario (about 1.5 s of a 100-site scenario's 7 s; benchmarks/bench_sweep.py)
+_SYNTHETIC_YEARS: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+#: most synthetic years kept, and the largest kept [bytes of hourly data]
+SYNTHETIC_CACHE_ENTRIES, SYNTHETIC_CACHE_BYTES = 2, 512_000_000
+
+
+def _synthetic_year(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hourly dry bulb, wet bulb [site, hour] and pressure [site] of the synthetic year.
+
+    ``columns``: cooling and heating design dry bulb, HDD18, CDD10, moisture letter,
+    elevation, latitude, longitude per site. :func:`dcplan.weather.synthetic_year` is
+    deterministic in these and its dew-point model file, so a result is reused for the same
+    values and the same file (size and time); the caller gets copies it may change.
+    """
+    from dcplan import weather
+    from dcplan.catalog import data_path
+
+    digest = hashlib.sha256()
+    try:
+        model = data_path("dewpoint_model.csv").stat()
+        digest.update(f"{model.st_size}:{model.st_mtime_ns}".encode())
+    except (OSError, DataError):  # synthetic_year reports the missing file
+        digest.update(b"no dew-point model")
+    for column in columns:
+        digest.update(f"{column.dtype.str}{column.shape}".encode())
+        digest.update(np.ascontiguousarray(column).tobytes())
+    key = digest.hexdigest()
+    kept = _SYNTHETIC_YEARS.get(key)
+    if kept is None:
+        design_hot, design_cold, hdd, cdd, moisture, elevation, lat, lon = columns
+        year = weather.synthetic_year(design_hot, design_cold, hdd, cdd, moisture, elevation, lat, lon=lon)
+        kept = (np.array(year["temp_air_c"].transpose("site", "hour").to_numpy(), dtype=np.float32),
+                np.array(year["wet_bulb_c"].transpose("site", "hour").to_numpy(), dtype=np.float32),
+                np.array(year["pressure_pa"].to_numpy(), dtype=float))
+        if kept[0].nbytes + kept[1].nbytes <= SYNTHETIC_CACHE_BYTES:
+            while len(_SYNTHETIC_YEARS) >= SYNTHETIC_CACHE_ENTRIES:
+                _SYNTHETIC_YEARS.pop(next(iter(_SYNTHETIC_YEARS)))
+            _SYNTHETIC_YEARS[key] = kept
+    return kept[0].copy(), kept[1].copy(), kept[2].copy()
 
 
 # --------------------------------------------------------------------------- loads

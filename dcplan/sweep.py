@@ -38,7 +38,9 @@ import itertools
 import json
 import logging
 import math
+import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -659,13 +661,13 @@ def _solve_scenario(name: str, study: Study, topic: str | None = None) -> dict:
 
     Never raises for a scenario that fails: the failure is the result (status and error).
     """
-    import os
     import socket
     import tempfile
 
     from dcplan.errors import AuditError, DataError, InfeasibleError, SolveError
     from dcplan.run import run_study
 
+    meter = PhaseMeter()
     wall, cpu = time.perf_counter(), time.process_time()
     where = f"{socket.gethostname()}:{os.getpid()}"
     if topic:
@@ -682,7 +684,8 @@ def _solve_scenario(name: str, study: Study, topic: str | None = None) -> dict:
     library = logging.getLogger("dcplan")
     library.addHandler(collected)
     try:
-        plan = run_study(study, report=False, threads=1)
+        plan = run_study(study, report=False, threads=1, progress=meter)
+        meter("write")
         summary = plan.summary_dict()
         with tempfile.TemporaryDirectory(prefix="dcplan-scenario-") as tmp:
             folder = plan.to_dir(Path(tmp) / "plan")
@@ -705,7 +708,84 @@ def _solve_scenario(name: str, study: Study, topic: str | None = None) -> dict:
     result["warnings"] = collected.messages
     result["task_seconds"] = time.perf_counter() - wall
     result["task_cpu_seconds"] = time.process_time() - cpu
+    result["phases"] = meter.finish()
     return result
+
+
+#: progress events of :func:`dcplan.run.run_study` -> the phase of a task they start
+_PHASE_OF = {"screen": "solve"}
+
+
+class PhaseMeter:
+    """Wall, user-CPU and system-CPU seconds of each phase of one task, and of the threads.
+
+    Called as ``progress(event, info)`` by :func:`dcplan.run.run_study`: a phase runs from
+    its start event to the next phase's start (an event with ``done`` ends ``solve``, and what
+    follows until the audit, Plan.from_solution and the shadow prices, is ``plan``); before the
+    first event is ``setup``. The CPU seconds are the whole process's (:func:`os.times`).
+    :meth:`finish` returns ``{phase: {"wall", "user", "system"}}`` plus ``"threads"``: the CPU
+    seconds during the task of the thread that created the meter (``main``: the one running
+    the task) and of all the process's other threads (``other``: on a Dask worker its event
+    loop and profiler, and any HiGHS or BLAS threads; Linux only), so a sweep shows whether
+    its workers oversubscribe the cores.
+    """
+
+    def __init__(self) -> None:
+        self.thread = threading.get_native_id()
+        self.phase = "setup"
+        self.seconds: dict[str, dict[str, float]] = {}
+        self._mark = self._now()
+        self._threads = _thread_cpu()
+
+    @staticmethod
+    def _now() -> tuple[float, float, float]:
+        times = os.times()
+        return time.perf_counter(), times.user, times.system
+
+    def _switch(self, phase: str) -> None:
+        now = self._now()
+        spent = self.seconds.setdefault(self.phase, {"wall": 0.0, "user": 0.0, "system": 0.0})
+        for i, name in enumerate(("wall", "user", "system")):
+            spent[name] += now[i] - self._mark[i]
+        self.phase, self._mark = phase, now
+
+    def __call__(self, event: str, info: Mapping | None = None) -> None:
+        info = info or {}
+        phase = _PHASE_OF.get(str(info.get("phase", event)), str(info.get("phase", event)))
+        if info.get("done"):
+            if phase == "solve" and self.phase == "solve":
+                self._switch("plan")
+            return
+        if phase != self.phase:
+            self._switch(phase)
+
+    def finish(self) -> dict[str, dict[str, float]]:
+        """The seconds of every phase so far (the current one ends now), and of the threads."""
+        self._switch(self.phase)
+        out = {k: {n: round(v, 4) for n, v in spent.items()} for k, spent in self.seconds.items()}
+        after = _thread_cpu()
+        if self._threads is not None and after is not None:
+            deltas = {tid: after[tid] - self._threads.get(tid, 0.0) for tid in after}
+            out["threads"] = {"main": round(deltas.pop(self.thread, 0.0), 4), "other": round(sum(deltas.values()), 4),
+                              "count": len(after)}
+        return out
+
+
+def _thread_cpu() -> dict[int, float] | None:
+    """CPU seconds (user + system) of each thread of this process, by native id; None off Linux."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    root = Path("/proc/self/task")
+    if not root.is_dir():
+        return None
+    out = {}
+    for entry in root.iterdir():
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 class _Collect(logging.Handler):
@@ -746,6 +826,7 @@ def write_scenario(out: str | Path, case: Scenario, result: Mapping[str, Any]) -
         "audit_ok": (summary.get("audit") or {}).get("ok"),
         "task_seconds": _plain(result.get("task_seconds")),
         "task_cpu_seconds": _plain(result.get("task_cpu_seconds")),
+        "phases": dict(result.get("phases") or {}),
         "worker": result.get("worker", ""), "warnings": list(result.get("warnings", [])),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

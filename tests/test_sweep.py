@@ -296,6 +296,63 @@ def test_a_failing_scenario_is_recorded_and_the_others_kept(first_sweep):
     assert (out / "report" / "index.html").is_file()
 
 
+def test_each_scenario_records_the_cpu_of_its_phases_and_of_its_worker_threads(first_sweep):
+    _, _, out, _ = first_sweep
+    record = json.loads((out / "scenario_base" / "scenario.json").read_text())
+    phases = record["phases"]
+    assert {"inputs", "build", "handoff", "solve", "plan", "audit", "write"} <= set(phases)
+    for name, spent in phases.items():
+        if name != "threads":
+            assert spent["wall"] >= 0 and spent["user"] >= 0 and spent["system"] >= 0, name
+    assert phases["solve"]["user"] + phases["solve"]["system"] > 0
+    # the task's own thread did the work; a worker's other threads (event loop, HiGHS, BLAS)
+    # took far less than it, and the CPU of the phases adds up to the task's CPU
+    threads = phases["threads"]
+    assert threads["main"] > 2 * threads["other"] and threads["count"] >= 2
+    phase_cpu = sum(v["user"] + v["system"] for k, v in phases.items() if k != "threads")
+    assert phase_cpu == pytest.approx(threads["main"] + threads["other"], abs=0.2)
+    assert phase_cpu == pytest.approx(record["task_cpu_seconds"], abs=0.2)
+
+
+def test_local_workers_run_without_profiler_or_malloc_trimming_and_with_one_blas_thread(client):
+    def settings():
+        import os
+
+        import dask
+
+        return (dask.config.get("distributed.worker.profile.enabled"), os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                os.environ.get("OMP_NUM_THREADS"), os.environ.get("OPENBLAS_NUM_THREADS"))
+
+    assert set(client.run(settings).values()) == {(False, None, "1", "1")}
+
+
+def test_a_worker_builds_the_synthetic_weather_of_the_same_sites_once():
+    from dcplan import inputs, weather
+    from dcplan.spec import parse_study
+
+    study = parse_study({**STUDY, "sites": {"catalog": {"limit": 5}}}, "test")
+    sites = inputs.site_table(study)
+    inputs._SYNTHETIC_YEARS.clear()
+    first = inputs.site_weather(study, sites)
+    assert len(inputs._SYNTHETIC_YEARS) == 1
+    first["dry_bulb_c"].values[:] = -99.0  # a caller's change does not reach the kept year
+    again = inputs.site_weather(study, sites)
+    assert len(inputs._SYNTHETIC_YEARS) == 1
+    zone = sites["climate_zone"].astype(str).str.strip()
+    year = weather.synthetic_year(
+        sites["cooling_design_db_c"].to_numpy(float), sites["heating_design_db_c"].to_numpy(float),
+        sites["hdd18"].to_numpy(float), sites["cdd10"].to_numpy(float),
+        zone.str[-1].where(zone.str[-1].isin(["A", "B", "C"]), "").to_numpy(),
+        sites["elevation_m"].to_numpy(float), sites.geometry.y.to_numpy(float), lon=sites.geometry.x.to_numpy(float))
+    np.testing.assert_array_equal(again["dry_bulb_c"].values,
+                                  year["temp_air_c"].transpose("site", "hour").values.astype(np.float32))
+    np.testing.assert_array_equal(again["wet_bulb_c"].values,
+                                  year["wet_bulb_c"].transpose("site", "hour").values.astype(np.float32))
+    # other sites are another year, built anew
+    fewer = sites.iloc[:3]
+    assert inputs.site_weather(study, fewer).sizes["site"] == 3 and len(inputs._SYNTHETIC_YEARS) == 2
+
+
 def test_the_combined_netcdf_has_a_scenario_dimension_with_units(first_sweep):
     _, _, out, _ = first_sweep
     ds = xr.load_dataset(out / "sweep.nc")
