@@ -1,7 +1,7 @@
-"""Hand the Pyomo model to HiGHS in one call, solve it, and turn the answer into a Plan.
+"""Hand the model to HiGHS in one call, solve it, and turn the answer into a Plan.
 
-Route (docs/performance.md §2-3): ``LinearStandardFormCompiler`` (mixed form, fixed column
-order) -> scipy CSC -> one ``Highs.passModel`` with integrality; options set explicitly;
+Route (docs/performance.md §2-3): the model's arrays -> scipy CSC -> one ``Highs.passModel``
+with integrality (Pyomo's ``LinearStandardFormCompiler`` on request); options set explicitly;
 the solution read once with ``np.asarray(col_value)``.
 """
 
@@ -436,6 +436,7 @@ def solve(
     shadow_prices: bool = True,
     lp_solver: str = "auto",
     prune: bool = True,
+    pyomo_handoff: bool = False,
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -473,6 +474,10 @@ def solve(
     prune : bool
         Before the full MIP, fix closed the sites the LP's reduced costs prove no plan
         cheaper than the screened start opens (:meth:`Start.unneeded_sites`).
+    pyomo_handoff : bool
+        Build the Pyomo model and hand HiGHS its standard form compiled by Pyomo
+        (:func:`dcplan.optimize.highs.handoff` with ``compile_pyomo=True``) instead of the
+        model's own arrays: the same matrix, much slower at scale (docs/performance.md).
 
     Returns
     -------
@@ -505,8 +510,9 @@ def solve(
             sm, time_limit_s=diagnosis_time_limit_s, threads=threads, seed=seed, progress=progress
         )
         raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
-    report("handoff", {"phase": "handoff", "detail": "standard form -> HiGHS"})
-    ho = handoff(sm)
+    route = "Pyomo standard form" if pyomo_handoff else "model arrays"
+    report("handoff", {"phase": "handoff", "detail": f"{route} -> HiGHS"})
+    ho = handoff(sm, compile_pyomo=pyomo_handoff)
     report(
         "handoff",
         {
