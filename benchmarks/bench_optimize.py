@@ -8,6 +8,7 @@ Usage::
     python benchmarks/bench_optimize.py 100 20 --lp-solvers   # time every LP solver on the LP
     python benchmarks/bench_optimize.py --time-limit 1800 --lp-solver simplex
     python benchmarks/bench_optimize.py 1000 20 --no-solve  # build, hand-off, floor, memory
+    python benchmarks/bench_optimize.py 100 20 --no-solve --no-pyomo --compact-lp  # plain vs compact LP
 
 Each size runs in a fresh process. It prints: model size; build seconds (numpy triplets to
 the model's arrays) and hand-off seconds (those arrays to ``passModel``), the route the
@@ -102,14 +103,18 @@ def _floor(sm, tmp: str) -> dict:
 
 
 # ------------------------------------------------------------------------------ LP solvers
-def lp_solvers(sm, time_limit: float) -> list[dict]:
+ALL_LP_RUNS = [("simplex", {}), ("ipx", {"run_crossover": "on"}), ("ipx", {"run_crossover": "off"}),
+               ("hipo", {"run_crossover": "on"}), ("pdlp", {})]
+#: the two LP solvers dcplan chooses between (docs/performance.md §4), for --compact-lp
+CHOSEN_LP_RUNS = [("ipx", {"run_crossover": "on"}), ("simplex", {})]
+
+
+def lp_solvers(sm, time_limit: float, runs=ALL_LP_RUNS) -> list[dict]:
     """Seconds of the LP relaxation by each HiGHS LP solver (fresh Highs each time)."""
     import highspy
 
     from dcplan.optimize.highs import handoff
 
-    runs = [("simplex", {}), ("ipx", {"run_crossover": "on"}), ("ipx", {"run_crossover": "off"}),
-            ("hipo", {"run_crossover": "on"}), ("pdlp", {})]
     out = []
     for solver, extra in runs:
         ho = handoff(sm, compile_pyomo=False)
@@ -136,7 +141,8 @@ def lp_solvers(sm, time_limit: float) -> list[dict]:
 
 # ------------------------------------------------------------------------------- one size
 def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int, lp_solver: str,
-        compare_lp: bool, solve: bool = True, pyomo_route: bool = True) -> dict:
+        compare_lp: bool, solve: bool = True, pyomo_route: bool = True,
+        compact_lp: bool = False) -> dict:
     from dcplan.optimize.highs import handoff
     from dcplan.optimize.model import build_model
     from dcplan.optimize.solve import optimise
@@ -169,6 +175,16 @@ def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int,
         r["pyomo_rss_mb"] = _rss_mb()
     if compare_lp:
         r["lp_solvers"] = lp_solvers(sm, time_limit)
+    if compact_lp:
+        # the same LP relaxation in the compact formulation (GPUs online as window sums of
+        # vintages, dcplan.optimize.compact) beside the plain one, by the two chosen solvers
+        small = build_model(inputs, compact=True)
+        r["compact"] = {"columns": small.n_col, "rows": small.n_row, "nonzeros": int(small.A.nnz),
+                        "build_s": small.build_seconds}
+        r["lp_solvers"] = [dict(row, form="plain") for row in lp_solvers(sm, time_limit, CHOSEN_LP_RUNS)]
+        r["lp_solvers"] += [dict(row, form="compact")
+                            for row in lp_solvers(small, time_limit, CHOSEN_LP_RUNS)]
+        del small
     if not solve:
         return r
     c0 = time.process_time()
@@ -204,8 +220,13 @@ def report(r: dict, gap: float) -> None:
               f"(cpu {r['pyomo_build_cpu']:.2f}), LinearStandardFormCompiler -> passModel "
               f"{r['pyomo_handoff_s']:.2f} s (cpu {r['pyomo_handoff_cpu']:.2f}); peak RSS then "
               f"{r['pyomo_rss_mb']:,.0f} MB")
+    if "compact" in r:
+        c = r["compact"]
+        print(f"  compact form: {c['columns']:,} columns, {c['rows']:,} rows, {c['nonzeros']:,} "
+              f"nonzeros, built in {c['build_s']:.2f} s")
     for row in r.get("lp_solvers", []):
-        print(f"  LP by {row['solver']:<18} {row['status']:<12} objective {row['objective']:,.4f} "
+        form = f" ({row['form']})" if "form" in row else ""
+        print(f"  LP{form} by {row['solver']:<18} {row['status']:<12} objective {row['objective']:,.4f} "
               f"in {row['seconds']:7.1f} s (cpu {row['cpu']:.1f}) [{row['iterations']}]")
     if "solve_s" not in r:
         ratio = overhead / fl["seconds"] if fl["seconds"] > 0 else float("nan")
@@ -244,6 +265,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lp-solver", default="auto")
     parser.add_argument("--lp-solvers", action="store_true", help="time every HiGHS LP solver")
+    parser.add_argument("--compact-lp", action="store_true",
+                        help="time the LP relaxation of the plain and the compact form (IPX, simplex)")
     parser.add_argument("--no-solve", action="store_true",
                         help="build, hand-off, floor and memory only (no MIP solve)")
     parser.add_argument("--no-pyomo", action="store_true",
@@ -257,7 +280,7 @@ def main() -> None:
     if args.child:
         r = run(*args.size, gap=args.gap, time_limit=args.time_limit, seed=args.seed,
                 lp_solver=args.lp_solver, compare_lp=args.lp_solvers, solve=not args.no_solve,
-                pyomo_route=not args.no_pyomo)
+                pyomo_route=not args.no_pyomo, compact_lp=args.compact_lp)
         print(json.dumps(r, default=float))
         return
     if args.size and len(args.size) != 2:
@@ -277,6 +300,7 @@ def main() -> None:
                "--time-limit", str(args.time_limit), "--seed", str(args.seed),
                "--lp-solver", args.lp_solver] + (["--lp-solvers"] if args.lp_solvers else [])
         cmd += (["--no-solve"] if args.no_solve else []) + (["--no-pyomo"] if args.no_pyomo else [])
+        cmd += ["--compact-lp"] if args.compact_lp else []
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
         if out.returncode != 0:
             print(f"{n_sites} x {n_years}: failed\n{out.stderr[-2000:]}", flush=True)

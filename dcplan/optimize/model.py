@@ -26,6 +26,7 @@ Three build modes share the builders:
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import time
@@ -101,6 +102,9 @@ class VarFamily:
     dims: tuple[str, ...]
     pos: np.ndarray  # 5-D over AX, singleton on dims the family does not have
     kind: str
+    #: a family expressed by other columns (the compact form's ``gpus``): its values are
+    #: ``(expand @ x)[pos]`` and ``pos`` indexes the rows of ``expand``, not the columns
+    expand: sp.csr_array | None = None
 
 
 class RowFamily:
@@ -125,6 +129,12 @@ class RowFamily:
         if self._labels is None:
             self._labels = _labels(self._cells, self._shape, self.dims, self._coords)
         return self._labels
+
+    def moved(self, offset: int) -> RowFamily:
+        """A copy of this family with its rows ``offset`` further on (labels still lazy)."""
+        out = copy.copy(self)
+        out.start, out.stop = self.start + offset, self.stop + offset
+        return out
 
     def keep(self, kept: np.ndarray) -> None:
         """Keep only the rows where ``kept`` (relative to this family's rows)."""
@@ -231,6 +241,9 @@ class SitingModel:
     cost_offset: float
     trivially_infeasible: list = field(default_factory=list)
     build_seconds: float = 0.0
+    #: built in the compact form (:mod:`dcplan.optimize.compact`): no ``gpu_stock_balance``
+    #: rows, ``gpus`` a window sum of ``gpus_new``
+    compact: bool = False
     _pyomo: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -281,14 +294,17 @@ class SitingModel:
 
     def values(self, x: np.ndarray, name: str) -> np.ndarray:
         """Solution of a variable family as a 5-D array (0 where the variable is absent)."""
-        pos = self.variables[name].pos
-        return np.where(pos >= 0, x[np.maximum(pos, 0)], 0.0)
+        fam = self.variables[name]
+        if fam.expand is not None:
+            x = fam.expand @ x
+        return np.where(fam.pos >= 0, x[np.maximum(fam.pos, 0)], 0.0)
 
     def __repr__(self) -> str:
         return (
             f"SitingModel({self.inputs.sizes['site']} sites x {self.inputs.sizes['year']} years: "
             f"{self.n_col:,} columns ({int(self.integrality.sum()):,} integer), "
-            f"{self.n_row:,} rows, {self.A.nnz:,} nonzeros; skip={sorted(self.skip)})"
+            f"{self.n_row:,} rows, {self.A.nnz:,} nonzeros; skip={sorted(self.skip)}"
+            f"{'; compact' if self.compact else ''})"
         )
 
 
@@ -445,7 +461,12 @@ def _check(inputs: xr.Dataset) -> None:
 
 
 def build_model(
-    inputs: xr.Dataset, skip=(), *, tighten: bool = True, elastic: bool = False
+    inputs: xr.Dataset,
+    skip=(),
+    *,
+    tighten: bool = True,
+    elastic: bool = False,
+    compact: bool = False,
 ) -> SitingModel:
     """Build the siting and build-out MILP of ``inputs``.
 
@@ -460,6 +481,9 @@ def build_model(
         Add the column bounds and valid inequalities (see the module docstring).
     elastic : bool
         Build the diagnosis variant: structural zeros become relaxable rows.
+    compact : bool
+        GPUs online as window sums of their vintages instead of the stock balance rows
+        (:func:`dcplan.optimize.compact.compact_model`); the same optimum.
 
     Returns
     -------
@@ -496,6 +520,10 @@ def build_model(
     add_structural_rows(b)
     add_objective(b)
     model = _finish(b)
+    if compact:
+        from dcplan.optimize.compact import compact_model
+
+        model = compact_model(model)
     model.build_seconds = time.perf_counter() - started
     logger.info("built %r in %.2f s", model, model.build_seconds)
     return model
@@ -1078,6 +1106,8 @@ def to_pyomo(sm: SitingModel) -> tuple[pyo.ConcreteModel, list]:
     model = pyo.ConcreteModel(name=str(sm.inputs.attrs.get("study_name", "dcplan")))
     vardata: list = []
     for fam in sm.variables.values():
+        if fam.expand is not None:  # not a column (the compact form's gpus)
+            continue
         labels = _labels(np.flatnonzero(fam.pos >= 0), fam.pos.shape, fam.dims, coords)
         var = pyo.Var(labels, domain=kinds[fam.kind], dense=True)
         model.add_component(fam.name, var)

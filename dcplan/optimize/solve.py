@@ -437,6 +437,7 @@ def solve(
     lp_solver: str = "auto",
     prune: bool = True,
     pyomo_handoff: bool = False,
+    compact: bool = False,
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -478,6 +479,9 @@ def solve(
         Build the Pyomo model and hand HiGHS its standard form compiled by Pyomo
         (:func:`dcplan.optimize.highs.handoff` with ``compile_pyomo=True``) instead of the
         model's own arrays: the same matrix, much slower at scale (docs/performance.md).
+    compact : bool
+        Solve the compact formulation (GPUs online as window sums of their vintages,
+        :mod:`dcplan.optimize.compact`): the same optimum, fewer rows and columns.
 
     Returns
     -------
@@ -499,7 +503,7 @@ def solve(
     check_inputs(inputs)  # NaN, inf, absurd magnitudes, missing units: DataError naming the cell
     report = progress or (lambda event, info: None)
     report("build", {"phase": "build", "detail": f"{inputs.sizes.get('site', 0)} sites"})
-    sm = build_model(inputs, skip=skip, tighten=tighten)
+    sm = build_model(inputs, skip=skip, tighten=tighten, compact=compact)
     report(
         "build", {"phase": "build", "done": True, "seconds": sm.build_seconds, "detail": repr(sm)}
     )
