@@ -9,6 +9,7 @@ Usage::
     python benchmarks/bench_optimize.py --time-limit 1800 --lp-solver simplex
     python benchmarks/bench_optimize.py 1000 20 --no-solve  # build, hand-off, floor, memory
     python benchmarks/bench_optimize.py 100 20 --no-solve --no-pyomo --compact-lp  # plain vs compact LP
+    python benchmarks/bench_optimize.py 1000 20 --no-solve --compact  # the compact formulation
 
 Each size runs in a fresh process. It prints: model size; build seconds (numpy triplets to
 the model's arrays) and hand-off seconds (those arrays to ``passModel``), the route the
@@ -142,7 +143,7 @@ def lp_solvers(sm, time_limit: float, runs=ALL_LP_RUNS) -> list[dict]:
 # ------------------------------------------------------------------------------- one size
 def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int, lp_solver: str,
         compare_lp: bool, solve: bool = True, pyomo_route: bool = True,
-        compact_lp: bool = False) -> dict:
+        compact_lp: bool = False, compact: bool = False) -> dict:
     from dcplan.optimize.highs import handoff
     from dcplan.optimize.model import build_model
     from dcplan.optimize.solve import optimise
@@ -151,7 +152,7 @@ def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int,
     inputs = make_inputs(n_sites, n_years, chips=CHIPS, coolings=COOLINGS, seed=seed)
     base = _rss_mb()
     c0 = time.process_time()
-    sm = build_model(inputs)
+    sm = build_model(inputs, compact=compact)
     t_build, cpu_build = sm.build_seconds, time.process_time() - c0
     c0 = time.process_time()
     ho = handoff(sm)
@@ -267,6 +268,8 @@ def main() -> None:
     parser.add_argument("--lp-solvers", action="store_true", help="time every HiGHS LP solver")
     parser.add_argument("--compact-lp", action="store_true",
                         help="time the LP relaxation of the plain and the compact form (IPX, simplex)")
+    parser.add_argument("--compact", action="store_true",
+                        help="build and solve the compact formulation (dcplan.optimize.compact)")
     parser.add_argument("--no-solve", action="store_true",
                         help="build, hand-off, floor and memory only (no MIP solve)")
     parser.add_argument("--no-pyomo", action="store_true",
@@ -280,7 +283,7 @@ def main() -> None:
     if args.child:
         r = run(*args.size, gap=args.gap, time_limit=args.time_limit, seed=args.seed,
                 lp_solver=args.lp_solver, compare_lp=args.lp_solvers, solve=not args.no_solve,
-                pyomo_route=not args.no_pyomo, compact_lp=args.compact_lp)
+                pyomo_route=not args.no_pyomo, compact_lp=args.compact_lp, compact=args.compact)
         print(json.dumps(r, default=float))
         return
     if args.size and len(args.size) != 2:
@@ -300,7 +303,7 @@ def main() -> None:
                "--time-limit", str(args.time_limit), "--seed", str(args.seed),
                "--lp-solver", args.lp_solver] + (["--lp-solvers"] if args.lp_solvers else [])
         cmd += (["--no-solve"] if args.no_solve else []) + (["--no-pyomo"] if args.no_pyomo else [])
-        cmd += ["--compact-lp"] if args.compact_lp else []
+        cmd += (["--compact-lp"] if args.compact_lp else []) + (["--compact"] if args.compact else [])
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
         if out.returncode != 0:
             print(f"{n_sites} x {n_years}: failed\n{out.stderr[-2000:]}", flush=True)
