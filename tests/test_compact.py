@@ -66,6 +66,12 @@ def test_other_families_keep_their_labels_and_values():
         np.testing.assert_allclose(small.values(x, name), plain.values(x_all, name), atol=1e-12)
 
 
+def test_compact_module_names_the_model_axes():
+    from dcplan.optimize import compact, model
+
+    assert compact.AX == model.AX
+
+
 def test_without_a_stock_balance_the_model_is_left_as_it_is():
     ds = make_inputs(3, 4, seed=1)
     sm = build_model(ds, skip=("gpu_stock",))

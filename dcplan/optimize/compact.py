@@ -26,15 +26,20 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-from dcplan.optimize.model import AX, SitingModel, VarFamily
 from dcplan.optimize.years import shift
+
+if TYPE_CHECKING:  # build_model imports this module: no import back at run time
+    from dcplan.optimize.model import SitingModel
 
 logger = logging.getLogger(__name__)
 
+#: the model's named axes (:data:`dcplan.optimize.model.AX`; a test checks they agree)
+AX = ("site", "chip", "cooling", "option", "year")
 #: the row family the compact form drops and the column family it expresses by its vintages
 BALANCE, STOCK, NEW = "gpu_stock_balance", "gpus", "gpus_new"
 
@@ -113,13 +118,13 @@ def compact_model(sm: SitingModel) -> SitingModel:
     kept = _kept_columns(sm)
     index = np.full(sm.n_col, -1, dtype=np.int64)
     index[kept] = np.arange(len(kept))
-    variables: dict[str, VarFamily] = {}
+    variables = {}
     for name, fam in sm.variables.items():
         if name == STOCK:  # read back through T: pos stays in the plain model's columns
-            variables[name] = VarFamily(name, fam.dims, fam.pos, fam.kind, expand=T)
+            variables[name] = replace(fam, expand=T)
         else:
             pos = np.where(fam.pos >= 0, index[np.maximum(fam.pos, 0)], -1)
-            variables[name] = VarFamily(name, fam.dims, pos, fam.kind)
+            variables[name] = replace(fam, pos=pos)
     out = replace(
         sm,
         variables=variables,
