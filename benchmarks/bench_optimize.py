@@ -7,12 +7,17 @@ Usage::
     python benchmarks/bench_optimize.py --big              # adds 5,000 sites x 25 years
     python benchmarks/bench_optimize.py 100 20 --lp-solvers   # time every LP solver on the LP
     python benchmarks/bench_optimize.py --time-limit 1800 --lp-solver simplex
+    python benchmarks/bench_optimize.py 1000 20 --no-solve  # build, hand-off, floor, memory
+    python benchmarks/bench_optimize.py 100 20 --no-solve --no-pyomo --compact-lp  # plain vs compact LP
+    python benchmarks/bench_optimize.py 1000 20 --no-solve --compact  # the compact formulation
 
-Each size runs in a fresh process. It prints: model size; build seconds (numpy triplets and
-the Pyomo model); hand-off seconds (Pyomo's standard-form compiler to ``passModel``); the
-*floor* (the identical matrix built from the numpy triplets and passed to highspy with
-``passModel`` in another fresh process: seconds and peak RSS); our peak RSS after the
-hand-off; the seconds of the screening LP, the restricted MIP and the full MIP; the gap; the
+Each size runs in a fresh process. It prints: model size; build seconds (numpy triplets to
+the model's arrays) and hand-off seconds (those arrays to ``passModel``), the route the
+solve takes; the *floor* (the identical matrix built from the numpy triplets and passed to
+highspy with ``passModel`` in another fresh process: seconds and peak RSS); our peak RSS
+after the hand-off; for reference, the seconds of the Pyomo route (the ConcreteModel built
+from the arrays, then Pyomo's standard-form compiler to ``passModel``; ``--no-pyomo`` skips
+it); the seconds of the screening LP, the restricted MIP and the full MIP; the gap; the
 sites set aside by LP reduced costs; and each figure against its target:
 
 * 1,000 x 20 to a 1 % gap in <= 300 s (5,000 x 25: a feasible plan with a gap <= 2 % in <= 900 s);
@@ -99,14 +104,18 @@ def _floor(sm, tmp: str) -> dict:
 
 
 # ------------------------------------------------------------------------------ LP solvers
-def lp_solvers(sm, time_limit: float) -> list[dict]:
+ALL_LP_RUNS = [("simplex", {}), ("ipx", {"run_crossover": "on"}), ("ipx", {"run_crossover": "off"}),
+               ("hipo", {"run_crossover": "on"}), ("pdlp", {})]
+#: the two LP solvers dcplan chooses between (docs/performance.md §4), for --compact-lp
+CHOSEN_LP_RUNS = [("ipx", {"run_crossover": "on"}), ("simplex", {})]
+
+
+def lp_solvers(sm, time_limit: float, runs=ALL_LP_RUNS) -> list[dict]:
     """Seconds of the LP relaxation by each HiGHS LP solver (fresh Highs each time)."""
     import highspy
 
     from dcplan.optimize.highs import handoff
 
-    runs = [("simplex", {}), ("ipx", {"run_crossover": "on"}), ("ipx", {"run_crossover": "off"}),
-            ("hipo", {"run_crossover": "on"}), ("pdlp", {})]
     out = []
     for solver, extra in runs:
         ho = handoff(sm, compile_pyomo=False)
@@ -133,7 +142,8 @@ def lp_solvers(sm, time_limit: float) -> list[dict]:
 
 # ------------------------------------------------------------------------------- one size
 def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int, lp_solver: str,
-        compare_lp: bool, route: str = "auto") -> dict:
+        compare_lp: bool, solve: bool = True, pyomo_route: bool = True,
+        compact_lp: bool = False, compact: bool = False, route: str = "auto") -> dict:
     from dcplan.optimize.highs import handoff
     from dcplan.optimize.model import build_model
     from dcplan.optimize.solve import optimise
@@ -142,20 +152,42 @@ def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int,
     inputs = make_inputs(n_sites, n_years, chips=CHIPS, coolings=COOLINGS, seed=seed)
     base = _rss_mb()
     c0 = time.process_time()
-    sm = build_model(inputs)
+    sm = build_model(inputs, compact=compact)
     t_build, cpu_build = sm.build_seconds, time.process_time() - c0
     c0 = time.process_time()
     ho = handoff(sm)
     cpu_handoff = time.process_time() - c0
-    rss = _rss_mb()
+    rss = _rss_mb()  # peak so far: imports, inputs, build and the default hand-off
     r = {"sites": n_sites, "years": n_years, "columns": sm.n_col,
          "integer": int(sm.integrality.sum()), "rows": sm.n_row, "nonzeros": int(sm.A.nnz),
          "build_s": t_build, "build_cpu": cpu_build, "handoff_s": ho.seconds,
          "handoff_cpu": cpu_handoff, "rss_mb": rss, "import_rss_mb": base}
     with tempfile.TemporaryDirectory() as tmp:
         r["floor"] = _floor(sm, tmp)
+    if pyomo_route:
+        # the reference route: the Pyomo model built from the arrays, then compiled by
+        # Pyomo's LinearStandardFormCompiler (a second HiGHS instance, dropped after)
+        t0, c0 = time.perf_counter(), time.process_time()
+        sm.model  # noqa: B018  (built on first access)
+        r["pyomo_build_s"], r["pyomo_build_cpu"] = time.perf_counter() - t0, time.process_time() - c0
+        c0 = time.process_time()
+        r["pyomo_handoff_s"] = handoff(sm, compile_pyomo=True).seconds
+        r["pyomo_handoff_cpu"] = time.process_time() - c0
+        r["pyomo_rss_mb"] = _rss_mb()
     if compare_lp:
         r["lp_solvers"] = lp_solvers(sm, time_limit)
+    if compact_lp:
+        # the same LP relaxation in the compact formulation (GPUs online as window sums of
+        # vintages, dcplan.optimize.compact) beside the plain one, by the two chosen solvers
+        small = build_model(inputs, compact=True)
+        r["compact"] = {"columns": small.n_col, "rows": small.n_row, "nonzeros": int(small.A.nnz),
+                        "build_s": small.build_seconds}
+        r["lp_solvers"] = [dict(row, form="plain") for row in lp_solvers(sm, time_limit, CHOSEN_LP_RUNS)]
+        r["lp_solvers"] += [dict(row, form="compact")
+                            for row in lp_solvers(small, time_limit, CHOSEN_LP_RUNS)]
+        del small
+    if not solve:
+        return r
     c0 = time.process_time()
     t0 = time.perf_counter()
     res = optimise(sm, ho, time_limit_s=time_limit, mip_rel_gap=gap, threads=1, seed=seed,
@@ -177,19 +209,37 @@ def report(r: dict, gap: float) -> None:
     size = (r["sites"], r["years"])
     fl = r["floor"]
     overhead = r["build_s"] + r["handoff_s"]
-    total = overhead + r["solve_s"]
-    ph = r["phases"]
     print(f"{r['sites']:>5} sites x {r['years']} years: {r['columns']:,} columns "
           f"({r['integer']:,} integer), {r['rows']:,} rows, {r['nonzeros']:,} nonzeros")
     print(f"  build {r['build_s']:.2f} s (cpu {r['build_cpu']:.2f}), hand-off {r['handoff_s']:.2f} s "
-          f"(cpu {r['handoff_cpu']:.2f}); floor (numpy triplets -> passModel, fresh process) "
-          f"{fl['seconds']:.2f} s (cpu {fl['cpu']:.2f})")
+          f"(cpu {r['handoff_cpu']:.2f}) of the model's arrays; floor (numpy triplets -> passModel, "
+          f"fresh process) {fl['seconds']:.2f} s (cpu {fl['cpu']:.2f}); build + hand-off "
+          f"{overhead / fl['seconds']:.1f}x the floor (cpu {(r['build_cpu'] + r['handoff_cpu']) / fl['cpu']:.1f}x)")
     print(f"  peak RSS: ours {r['rss_mb']:,.0f} MB after the hand-off (imports and inputs "
           f"{r['import_rss_mb']:,.0f} MB), floor {fl['rss_mb']:,.0f} MB (imports and arrays "
-          f"{fl['import_rss_mb']:,.0f} MB)")
+          f"{fl['import_rss_mb']:,.0f} MB): {r['rss_mb'] / fl['rss_mb']:.2f}x")
+    if "pyomo_build_s" in r:
+        print(f"  reference, the Pyomo route: ConcreteModel from the arrays {r['pyomo_build_s']:.2f} s "
+              f"(cpu {r['pyomo_build_cpu']:.2f}), LinearStandardFormCompiler -> passModel "
+              f"{r['pyomo_handoff_s']:.2f} s (cpu {r['pyomo_handoff_cpu']:.2f}); peak RSS then "
+              f"{r['pyomo_rss_mb']:,.0f} MB")
+    if "compact" in r:
+        c = r["compact"]
+        print(f"  compact form: {c['columns']:,} columns, {c['rows']:,} rows, {c['nonzeros']:,} "
+              f"nonzeros, built in {c['build_s']:.2f} s")
     for row in r.get("lp_solvers", []):
-        print(f"  LP by {row['solver']:<18} {row['status']:<12} objective {row['objective']:,.4f} "
+        form = f" ({row['form']})" if "form" in row else ""
+        print(f"  LP{form} by {row['solver']:<18} {row['status']:<12} objective {row['objective']:,.4f} "
               f"in {row['seconds']:7.1f} s (cpu {row['cpu']:.1f}) [{row['iterations']}]")
+    if "solve_s" not in r:
+        ratio = overhead / fl["seconds"] if fl["seconds"] > 0 else float("nan")
+        mem = r["rss_mb"] / fl["rss_mb"]
+        print(f"  targets (no solve): build + hand-off {ratio:.1f}x the floor (<= 20x: "
+              f"{_verdict(ratio <= 20)}); peak memory {mem:.1f}x the floor's (<= 2x: "
+              f"{_verdict(mem <= 2)})", flush=True)
+        return
+    total = overhead + r["solve_s"]
+    ph = r["phases"]
     if r.get("route") == "sifting":
         print(f"  route: site sifting; LP by {r['lp_rounds']} rounds (bound {r['lp_bound']:,.1f} "
               f"MUSD), MIP over {r['sites_kept']} kept sites")
@@ -222,6 +272,14 @@ def main() -> None:
     parser.add_argument("--lp-solver", default="auto")
     parser.add_argument("--lp-solvers", action="store_true", help="time every HiGHS LP solver")
     parser.add_argument("--route", default="auto", help="solve route: auto, full or sifting")
+    parser.add_argument("--compact-lp", action="store_true",
+                        help="time the LP relaxation of the plain and the compact form (IPX, simplex)")
+    parser.add_argument("--compact", action="store_true",
+                        help="build and solve the compact formulation (dcplan.optimize.compact)")
+    parser.add_argument("--no-solve", action="store_true",
+                        help="build, hand-off, floor and memory only (no MIP solve)")
+    parser.add_argument("--no-pyomo", action="store_true",
+                        help="skip the reference line of the Pyomo route")
     parser.add_argument("--floor", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -230,7 +288,9 @@ def main() -> None:
         return
     if args.child:
         r = run(*args.size, gap=args.gap, time_limit=args.time_limit, seed=args.seed,
-                lp_solver=args.lp_solver, compare_lp=args.lp_solvers, route=args.route)
+                lp_solver=args.lp_solver, compare_lp=args.lp_solvers, solve=not args.no_solve,
+                pyomo_route=not args.no_pyomo, compact_lp=args.compact_lp, compact=args.compact,
+                route=args.route)
         print(json.dumps(r, default=float))
         return
     if args.size and len(args.size) != 2:
@@ -250,6 +310,8 @@ def main() -> None:
                "--time-limit", str(args.time_limit), "--seed", str(args.seed),
                "--lp-solver", args.lp_solver, "--route", args.route]
         cmd += ["--lp-solvers"] if args.lp_solvers else []
+        cmd += (["--no-solve"] if args.no_solve else []) + (["--no-pyomo"] if args.no_pyomo else [])
+        cmd += (["--compact-lp"] if args.compact_lp else []) + (["--compact"] if args.compact else [])
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
         if out.returncode != 0:
             print(f"{n_sites} x {n_years}: failed\n{out.stderr[-2000:]}", flush=True)

@@ -170,3 +170,28 @@ def test_dual_bound_of_the_lp_equals_its_optimum():
         objective = h.getInfo().objective_function_value
         assert bound == pytest.approx(objective, rel=1e-6)
         assert bound <= objective * (1 + 1e-9)
+
+
+# ------------------------------------------------------- compact formulation (issue 12)
+COMPACT_EXAMPLES = 30
+
+
+@settings(
+    max_examples=COMPACT_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(tiny_studies())
+def test_compact_formulation_has_the_plain_optimum(ds):
+    """GPUs online as window sums of vintages (no stock balance rows, no gpus columns)."""
+    status, objective, plan = _answer(ds, compact=True)
+    plain_status, plain_objective, _ = _answer(ds, tighten=False, use_start=False)
+    assert (status == "infeasible") == (plain_status == "infeasible"), (status, plain_status)
+    event(f"verdict: {status}")
+    if status == "infeasible":
+        return
+    assert objective == pytest.approx(plain_objective, rel=1e-6, abs=1.0)
+    assert plan.audit().ok
+

@@ -276,15 +276,103 @@ def test_same_input_same_plan():
     assert a.dataset.attrs["objective_usd"] == b.dataset.attrs["objective_usd"]
 
 
-def test_pyomo_handoff_equals_array_model():
+def _isos(ds):
+    ds = ds.assign_coords(iso=("site", [("PJM", "ERCOT", "MISO")[i % 3] for i in range(ds.sizes["site"])]))
+    ds.attrs["max_iso_share"] = 0.5
+    return ds
+
+
+def _standard_form(ho) -> tuple:
+    """The hand-off's matrix and vectors in SitingModel column order."""
+    import highspy
+    import scipy.sparse as sp
+
+    order = np.argsort(ho.cols)
+    A = ho.highs.getLp().a_matrix_
+    assert A.format_ == highspy.MatrixFormat.kColwise
+
+    csc = sp.csc_array(
+        (np.asarray(A.value_), np.asarray(A.index_), np.asarray(A.start_)),
+        shape=(len(ho.rows), len(ho.cols)),
+    )
+    return (
+        csc[:, order].toarray(),
+        ho.row_lower,
+        ho.row_upper,
+        ho.col_lower[order],
+        ho.col_upper[order],
+        ho.cost[order],
+        ho.integrality[order],
+    )
+
+
+@pytest.mark.parametrize("power", [False, True])
+def test_pyomo_route_gives_the_array_route_matrix_and_optimum(power):
+    """The default hand-off (the model's arrays) and the Pyomo route (the ConcreteModel,
+    built on demand, through LinearStandardFormCompiler) pass HiGHS the identical model,
+    rows and columns in the same order, and reach the same optimum."""
     ds = make_inputs(6, 5, seed=4)
+    if power:  # an ISO-share row family keyed by (iso, year) and a scalar site-count row
+        ds = _isos(ds)
+        ds.attrs["min_sites"] = 2
     sm = build_model(ds)
+    assert not sm.has_pyomo  # build_model makes no Pyomo objects
+    fast = handoff(sm)
+    assert not sm.has_pyomo  # nor does the default hand-off
+    slow = handoff(sm, compile_pyomo=True)
+    assert sm.has_pyomo
+    for a, b in zip(_standard_form(fast), _standard_form(slow), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.count_nonzero(_standard_form(fast)[0]) == sm.A.nnz > 0
     objs = []
-    for compile_pyomo in (True, False):
-        ho = handoff(sm, compile_pyomo=compile_pyomo)
+    for ho in (fast, slow):
         set_options(ho.highs, time_limit_s=60, mip_rel_gap=0.0, threads=1, seed=0)
         objs.append(run_highs(ho)["objective"])
-    assert objs[0] == pytest.approx(objs[1], rel=1e-7)
+    assert objs[0] == pytest.approx(objs[1], rel=1e-9)
+
+
+def test_pyomo_rows_and_columns_carry_the_model_labels():
+    """Row i of the compiled Pyomo model is the constraint sm.row_labels()[i]; column j is
+    the Pyomo variable of sm.variables at position j; bounds and domains match."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    ds = _isos(make_inputs(5, 5, seed=2))
+    sm = build_model(ds)
+    info = LinearStandardFormCompiler().write(sm.model, mixed_form=True, column_order=sm.vardata)
+    names = [(r[0].parent_component().name, r[0].index()) for r in info.rows]
+    assert names == sm.row_labels()
+    assert [id(v) for v in info.columns] == [id(v) for v in sm.vardata]
+    coords = {d: ds[d].values.tolist() for d in ("site", "chip", "cooling", "option", "year")}
+    for fam in sm.variables.values():
+        var = getattr(sm.model, fam.name)
+        for cell in zip(*np.nonzero(fam.pos >= 0), strict=True):
+            key = tuple(coords[d][cell[i]] for i, d in enumerate(
+                ("site", "chip", "cooling", "option", "year")) if d in fam.dims)
+            v = var[key if len(key) > 1 else key[0]]
+            j = int(fam.pos[cell])
+            assert sm.vardata[j] is v
+            assert v.lb == sm.col_lower[j]
+            assert (v.ub if v.ub is not None else np.inf) == sm.col_upper[j]
+            assert v.is_integer() == bool(sm.integrality[j])
+    assert sm.model is sm.model  # built once, then kept
+
+
+def test_rows_without_variables_are_reported_or_dropped():
+    """A target in a year no chip is on sale keeps no variable: it is reported as
+    trivially infeasible and dropped with the other empty rows; no kept row is empty and
+    every family's row range and labels still line up."""
+    ds = _tiny(3, 4)
+    ds["first_year"][:] = 2027  # the only chip goes on sale in year 2
+    sm = build_model(ds)
+    assert [(t[0], t[1]) for t in sm.trivially_infeasible] == [("target_gpus_min", ("h100_sxm", 2026))]
+    assert np.all(np.diff(sm.A.indptr) > 0)
+    assert sum(f.stop - f.start for f in sm.rows.values()) == sm.n_row
+    for fam in sm.rows.values():
+        assert len(fam.labels) == fam.stop - fam.start
+    years = [lab[1] for lab in sm.rows["target_gpus_min"].labels]
+    assert years == [2027, 2028, 2029]
+    ds["target_gpus"].loc[dict(year=2026)] = 0.0  # no target before the sale: nothing to report
+    assert build_model(ds).trivially_infeasible == []
 
 
 def test_unknown_family_rejected():

@@ -1,10 +1,17 @@
-"""Pass a SitingModel to HiGHS: the standard-form hand-off shared by the solve, the
-diagnosis and the shadow prices.
+"""Pass a SitingModel to HiGHS: the hand-off shared by the solve, the diagnosis and the
+shadow prices.
 
-Route (docs/performance.md §2-3): ``LinearStandardFormCompiler`` (mixed form, fixed column
-order) -> scipy CSC -> one ``Highs.passModel`` with integrality. This module imports only the
-model and HiGHS, so :mod:`dcplan.optimize.solve`, ``diagnose`` and ``duals`` can all use it
-without importing each other.
+Two routes give the same rows, columns and coefficients (docs/performance.md §3):
+
+* default: the SitingModel's own arrays (its CSR matrix row-wise, HiGHS turning it
+  column-wise) -> one ``Highs.passModel`` with integrality;
+* ``compile_pyomo=True``: the Pyomo model (built on demand, :func:`dcplan.optimize.model.to_pyomo`)
+  through Pyomo's ``LinearStandardFormCompiler`` (mixed form, fixed column order) -> scipy CSC
+  -> ``passModel``. Slower by two orders of magnitude at scale; kept as the reference route
+  and for models edited through Pyomo.
+
+This module imports only the model and HiGHS, so :mod:`dcplan.optimize.solve`, ``diagnose``
+and ``duals`` can all use it without importing each other.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from dcplan.errors import SolveError
 from dcplan.optimize.highs_quiet import new_highs
@@ -38,14 +44,18 @@ class Handoff:
     n_col: int
 
 
-def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
-    """Compile ``sm.model`` to standard form and pass it to a new ``highspy.Highs``.
+def handoff(sm: SitingModel, *, compile_pyomo: bool = False) -> Handoff:
+    """Pass ``sm`` to a new ``highspy.Highs``.
 
-    With ``compile_pyomo=False`` the SitingModel's own arrays are passed instead (same rows
-    and columns; used by the diagnosis re-solves and as a cross-check in the tests).
+    By default the SitingModel's own arrays are passed. With ``compile_pyomo=True``,
+    ``sm.model`` (the Pyomo model, built now if it was not yet; its build time is counted in
+    ``seconds``) is compiled to standard form by Pyomo and that is passed: the same rows and
+    columns (``tests/test_optimize.py`` checks both routes give the identical matrix).
     """
     started = time.perf_counter()
     if compile_pyomo:
+        from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
         info = LinearStandardFormCompiler().write(
             sm.model, mixed_form=True, column_order=sm.vardata
         )
@@ -54,6 +64,7 @@ def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
             (position[id(v)] for v in info.columns), dtype=np.int64, count=len(info.columns)
         )
         A = info.A.tocsc()
+        a_format = 1  # column-wise
         rhs = np.asarray(info.rhs, dtype=float)
         mult = np.fromiter((r[1] for r in info.rows), dtype=np.int64, count=len(info.rows))
         if len(info.rows) != sm.n_row:
@@ -64,9 +75,12 @@ def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
         offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
     else:
         cols = np.arange(sm.n_col)
-        A = sm.A.tocsc()
+        # row-wise, as built: HiGHS makes its column-wise copy itself, so no CSC copy here
+        # (less peak memory, and faster than scipy's tocsc)
+        A = sm.A
+        a_format = 2
         rhs = sm.rhs
-        mult = np.select([sm.senses == "le", sm.senses == "ge"], [1, -1], 0)
+        mult = np.where(sm.senses == "le", 1, np.where(sm.senses == "ge", -1, 0)).astype(np.int8)
         rows = np.arange(sm.n_row)
         cost = sm.cost
         offset = sm.cost_offset
@@ -80,7 +94,7 @@ def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
         len(cols),
         A.shape[0],
         A.nnz,
-        1,
+        a_format,
         1,
         offset,
         np.ascontiguousarray(cost, dtype=float),
@@ -88,9 +102,9 @@ def handoff(sm: SitingModel, *, compile_pyomo: bool = True) -> Handoff:
         col_upper,
         row_lower,
         row_upper,
-        A.indptr[:-1].astype(np.int32),
-        A.indices.astype(np.int32),
-        A.data.astype(float),
+        np.asarray(A.indptr[:-1], dtype=np.int32),  # no copy when already int32
+        np.asarray(A.indices, dtype=np.int32),
+        np.asarray(A.data, dtype=float),
         integrality,
     )
     if status == highspy.HighsStatus.kError:

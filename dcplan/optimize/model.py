@@ -26,16 +26,16 @@ Three build modes share the builders:
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.environ as pyo
 import scipy.sparse as sp
 import xarray as xr
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from dcplan.errors import DataError, Problem
 from dcplan.optimize.levers_fleet import add_fleet_levers
@@ -44,11 +44,15 @@ from dcplan.optimize.registry import FAMILIES
 from dcplan.optimize.years import add_monotone, drop_next, next_year, shift
 from dcplan.physics import grid
 
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
 logger = logging.getLogger(__name__)
 
 #: the named axes every coefficient array is broadcast over, in this order
 AX = ("site", "chip", "cooling", "option", "year")
-_KIND = {"binary": pyo.Binary, "integer": pyo.NonNegativeIntegers, "continuous": pyo.Reals}
+#: row senses are stored as short strings ("le", "ge", "eq"), not Python objects
+_SENSE = np.dtype("<U2")
 
 REQUIRED = (
     "it_kw_per_gpu",
@@ -98,18 +102,58 @@ class VarFamily:
     dims: tuple[str, ...]
     pos: np.ndarray  # 5-D over AX, singleton on dims the family does not have
     kind: str
+    #: a family expressed by other columns (the compact form's ``gpus``): its values are
+    #: ``(expand @ x)[pos]`` and ``pos`` indexes the rows of ``expand``, not the columns
+    expand: sp.csr_array | None = None
 
 
-@dataclass
 class RowFamily:
-    """One constraint family: rows ``start..stop`` of the matrix."""
+    """One constraint family: rows ``start..stop`` of the matrix.
 
-    name: str
-    dims: tuple[str, ...]
-    labels: list
-    sense: str  # "le", "ge" or "eq"
-    start: int
-    stop: int
+    ``labels`` (the index of each row, a tuple of coordinates, one coordinate for a 1-D
+    family, None for a scalar row) are made on first use from the cells the rows sit on, so
+    a solve that never reads them never builds half a million tuples.
+    """
+
+    __slots__ = ("name", "dims", "sense", "start", "stop", "_labels", "_cells", "_shape", "_coords")
+
+    def __init__(self, name, dims, sense, start, stop, *, labels=None, cells=None, shape=None,
+                 coords=None):
+        self.name, self.dims, self.sense = name, tuple(dims), sense
+        self.start, self.stop = start, stop
+        self._labels = None if labels is None else list(labels)
+        self._cells, self._shape, self._coords = cells, shape, coords
+
+    @property
+    def labels(self) -> list:
+        if self._labels is None:
+            self._labels = _labels(self._cells, self._shape, self.dims, self._coords)
+        return self._labels
+
+    def moved(self, offset: int) -> RowFamily:
+        """A copy of this family with its rows ``offset`` further on (labels still lazy)."""
+        out = copy.copy(self)
+        out.start, out.stop = self.start + offset, self.stop + offset
+        return out
+
+    def keep(self, kept: np.ndarray) -> None:
+        """Keep only the rows where ``kept`` (relative to this family's rows)."""
+        if self._labels is None:
+            self._cells = self._cells[kept]
+        else:
+            self._labels = [lab for lab, k in zip(self._labels, kept, strict=True) if k]
+
+    def __repr__(self) -> str:
+        return f"RowFamily({self.name!r}, {self.dims}, {self.sense!r}, rows {self.start}..{self.stop})"
+
+
+def _labels(cells: np.ndarray, shape: tuple, dims: tuple, coords: dict) -> list:
+    """Index labels of the flat ``cells`` of a 5-D array over AX, as Pyomo would key them."""
+    if not dims:
+        return [None] * len(cells)
+    idx = np.unravel_index(cells, shape)
+    cols = [np.asarray(coords[d], dtype=object)[idx[AX.index(d)]] for d in dims]
+    return list(zip(*cols, strict=True)) if len(dims) > 1 else list(cols[0])
 
 
 @dataclass(frozen=True)
@@ -158,12 +202,11 @@ class Columns:
 
 @dataclass
 class SitingModel:
-    """The built model: the Pyomo ConcreteModel plus the index maps that read it back.
+    """The built model: its arrays, the index maps that read it back, and (on demand) the
+    Pyomo ConcreteModel.
 
     Attributes
     ----------
-    model : pyo.ConcreteModel
-        Components named as in :mod:`dcplan.optimize.registry`.
     inputs : xr.Dataset
         The inputs the model was built from.
     options : BuildOptions
@@ -171,14 +214,19 @@ class SitingModel:
     variables, rows : dict
         Column positions of each variable family and row ranges of each constraint family.
     A, rhs, senses, col_lower, col_upper, integrality, cost
-        The same model as arrays (rows and columns in build order), used to cross-check the
-        standard-form hand-off and by the diagnosis.
-    trivially_infeasible : list of str
-        Rows that lost every variable (e.g. a target in a year no chip is on sale) and cannot
-        hold; the solve reports them without calling HiGHS.
+        The model as arrays (rows and columns in build order; rows that lost every variable
+        dropped). The solve hands exactly these to HiGHS (:func:`dcplan.optimize.highs.handoff`).
+    model : pyo.ConcreteModel
+        The same model as Pyomo components named as in :mod:`dcplan.optimize.registry`,
+        built from the arrays the first time it is read and kept (:func:`to_pyomo`).
+    vardata : list
+        The Pyomo variable of every column, in column order (built with ``model``).
+    trivially_infeasible : list of tuple
+        ``(family, label, sense, rhs)`` of the rows that lost every variable (e.g. a target
+        in a year no chip is on sale) and cannot hold; the solve reports them without
+        calling HiGHS.
     """
 
-    model: pyo.ConcreteModel
     inputs: xr.Dataset
     options: BuildOptions
     variables: dict[str, VarFamily]
@@ -191,9 +239,31 @@ class SitingModel:
     integrality: np.ndarray
     cost: np.ndarray
     cost_offset: float
-    vardata: list
-    trivially_infeasible: list[str] = field(default_factory=list)
+    trivially_infeasible: list = field(default_factory=list)
     build_seconds: float = 0.0
+    #: built in the compact form (:mod:`dcplan.optimize.compact`): no ``gpu_stock_balance``
+    #: rows, ``gpus`` a window sum of ``gpus_new``
+    compact: bool = False
+    _pyomo: tuple | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def model(self) -> pyo.ConcreteModel:
+        """The Pyomo model, built from the arrays on first use (see :func:`to_pyomo`)."""
+        if self._pyomo is None:
+            self._pyomo = to_pyomo(self)
+        return self._pyomo[0]
+
+    @property
+    def vardata(self) -> list:
+        """The Pyomo variable of each column, in column order (builds ``model`` if needed)."""
+        if self._pyomo is None:
+            self._pyomo = to_pyomo(self)
+        return self._pyomo[1]
+
+    @property
+    def has_pyomo(self) -> bool:
+        """Whether the Pyomo model has been built."""
+        return self._pyomo is not None
 
     @property
     def skip(self) -> frozenset:
@@ -224,14 +294,17 @@ class SitingModel:
 
     def values(self, x: np.ndarray, name: str) -> np.ndarray:
         """Solution of a variable family as a 5-D array (0 where the variable is absent)."""
-        pos = self.variables[name].pos
-        return np.where(pos >= 0, x[np.maximum(pos, 0)], 0.0)
+        fam = self.variables[name]
+        if fam.expand is not None:
+            x = fam.expand @ x
+        return np.where(fam.pos >= 0, x[np.maximum(fam.pos, 0)], 0.0)
 
     def __repr__(self) -> str:
         return (
             f"SitingModel({self.inputs.sizes['site']} sites x {self.inputs.sizes['year']} years: "
             f"{self.n_col:,} columns ({int(self.integrality.sum()):,} integer), "
-            f"{self.n_row:,} rows, {self.A.nnz:,} nonzeros; skip={sorted(self.skip)})"
+            f"{self.n_row:,} rows, {self.A.nnz:,} nonzeros; skip={sorted(self.skip)}"
+            f"{'; compact' if self.compact else ''})"
         )
 
 
@@ -276,7 +349,7 @@ class Matrix:
         pos[mask] = np.arange(self.n_col, self.n_col + n)
         self._lb.append(np.broadcast_to(np.asarray(lb, dtype=float), mask.shape)[mask])
         self._ub.append(np.broadcast_to(np.asarray(ub, dtype=float), mask.shape)[mask])
-        self._kind.append(np.full(n, kind, dtype=object))
+        self._kind.append(np.full(n, kind != "continuous", dtype=bool))
         self.n_col += n
         self.variables[name] = VarFamily(name, tuple(dims), pos, kind)
         return pos
@@ -284,28 +357,28 @@ class Matrix:
     def add_rows(self, name, dims, mask, sense, rhs, labels=None) -> np.ndarray:
         """Declare rows where ``mask``; returns their positions (-1 elsewhere)."""
         mask = np.asarray(mask)
+        cells = None
         if labels is None:
             mask = np.broadcast_to(mask, self.shape(dims))
-            idx = np.nonzero(mask)
-            cols = [np.asarray(self.coords[d], dtype=object)[idx[AX.index(d)]] for d in dims]
-            if len(dims) > 1:
-                labels = list(zip(*cols, strict=False))
-            else:
-                labels = list(cols[0]) if dims else [None] * int(mask.sum())
+            cells = np.flatnonzero(mask)
         n = int(np.count_nonzero(mask))
         pos = np.full(mask.shape, -1, dtype=np.int64)
         pos[mask] = np.arange(self.n_row, self.n_row + n)
         self._rhs.append(np.broadcast_to(np.asarray(rhs, dtype=float), mask.shape)[mask])
-        self._sense.append(np.full(n, sense, dtype=object))
-        self.rows[name] = RowFamily(name, tuple(dims), labels, sense, self.n_row, self.n_row + n)
+        self._sense.append(np.full(n, sense, dtype=_SENSE))
+        self.rows[name] = RowFamily(
+            name, dims, sense, self.n_row, self.n_row + n, labels=labels, cells=cells,
+            shape=mask.shape, coords=self.coords,
+        )
         self.n_row += n
         return pos
 
     def terms(self, row, col, coef) -> None:
         row, col, coef = np.broadcast_arrays(row, col, np.asarray(coef, dtype=float))
         keep = (row >= 0) & (col >= 0) & (coef != 0)
-        self._tr.append(row[keep])
-        self._tc.append(col[keep])
+        # int32 positions: half the memory of the triplets (checked in arrays())
+        self._tr.append(row[keep].astype(np.int32))
+        self._tc.append(col[keep].astype(np.int32))
         self._tv.append(coef[keep])
 
     def objective(self, col, coef) -> None:
@@ -315,27 +388,33 @@ class Matrix:
         self._ov.append(coef[keep])
 
     def arrays(self):
-        """(A, rhs, sense, lb, ub, kind, cost) in build order."""
+        """(A, rhs, sense, lb, ub, integer, cost) in build order; A is CSR with summed
+        duplicates and no stored zeros. The triplet lists are released on the way."""
+        if max(self.n_row, self.n_col) >= 2**31 - 1:
+            raise ValueError(f"{self.n_row:,} rows x {self.n_col:,} columns: too large for HiGHS")
+
         def cat(parts, dtype=float):
-            return (
-                    np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-                )  # noqa: E731
-        A = sp.coo_array(
-            (cat(self._tv), (cat(self._tr, np.int64), cat(self._tc, np.int64))),
-            shape=(self.n_row, self.n_col),
-        ).tocsr()
+            out = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+            parts.clear()
+            return out
+
+        rows = cat(self._tr, np.int32)
+        cols = cat(self._tc, np.int32)
+        vals = cat(self._tv)
+        A = sp.csr_array((vals, (rows, cols)), shape=(self.n_row, self.n_col))
+        del rows, cols, vals
         A.sum_duplicates()
         A.eliminate_zeros()
         cost = np.zeros(self.n_col)
         if self._oc:
-            np.add.at(cost, np.concatenate(self._oc), np.concatenate(self._ov))
+            np.add.at(cost, cat(self._oc, np.int64), cat(self._ov))
         return (
             A,
             cat(self._rhs),
-            cat(self._sense, object),
+            cat(self._sense, _SENSE),
             cat(self._lb),
             cat(self._ub),
-            cat(self._kind, object),
+            cat(self._kind, bool),
             cost,
         )
 
@@ -382,7 +461,12 @@ def _check(inputs: xr.Dataset) -> None:
 
 
 def build_model(
-    inputs: xr.Dataset, skip=(), *, tighten: bool = True, elastic: bool = False
+    inputs: xr.Dataset,
+    skip=(),
+    *,
+    tighten: bool = True,
+    elastic: bool = False,
+    compact: bool = False,
 ) -> SitingModel:
     """Build the siting and build-out MILP of ``inputs``.
 
@@ -397,6 +481,9 @@ def build_model(
         Add the column bounds and valid inequalities (see the module docstring).
     elastic : bool
         Build the diagnosis variant: structural zeros become relaxable rows.
+    compact : bool
+        GPUs online as window sums of their vintages instead of the stock balance rows
+        (:func:`dcplan.optimize.compact.compact_model`); the same optimum.
 
     Returns
     -------
@@ -433,6 +520,10 @@ def build_model(
     add_structural_rows(b)
     add_objective(b)
     model = _finish(b)
+    if compact:
+        from dcplan.optimize.compact import compact_model
+
+        model = compact_model(model)
     model.build_seconds = time.perf_counter() - started
     logger.info("built %r in %.2f s", model, model.build_seconds)
     return model
@@ -951,82 +1042,36 @@ def add_objective(b: Builder) -> None:
         m.objective(c.shortfall_pflops, df * per_pf / 1e3)
 
 
-# ---------------------------------------------------------------------------------- Pyomo
+# ------------------------------------------------------------------------- finish, Pyomo
 def _finish(b: Builder) -> SitingModel:
+    """The arrays of the built matrix; rows that lost every variable are checked and dropped."""
     m = b.m
-    A, rhs, sense, lb, ub, kinds, cost = m.arrays()
-
-    model = pyo.ConcreteModel(name=str(m.inputs.attrs.get("study_name", "dcplan")))
-    vardata: list = []
-    for fam in m.variables.values():
-        mask = fam.pos >= 0
-        idx = np.nonzero(mask)
-        cols = [np.asarray(m.coords[d], dtype=object)[idx[AX.index(d)]] for d in fam.dims]
-        labels = list(zip(*cols, strict=False)) if len(fam.dims) > 1 else list(cols[0])
-        var = pyo.Var(labels, domain=_KIND[fam.kind], dense=True)
-        model.add_component(fam.name, var)
-        vardata.extend(var.values())
-    for v, lo, hi in zip(vardata, lb.tolist(), ub.tolist(), strict=False):
-        v.setlb(lo)
-        v.setub(None if hi == np.inf else hi)
-
-    indptr = A.indptr.tolist()
-    indices = A.indices.tolist()
-    data = A.data.tolist()
-    rhs_list = rhs.tolist()
-    trivial: list[str] = []
+    A, rhs, sense, lb, ub, integer, cost = m.arrays()
     keep_rows = np.diff(A.indptr) > 0
-    for fam in m.rows.values():
-        rows = {}
-        for k, label in enumerate(fam.labels):
-            i = fam.start + k
-            lo_i, hi_i = indptr[i], indptr[i + 1]
-            if lo_i == hi_i:
-                if not _holds(0.0, fam.sense, rhs_list[i]):
-                    trivial.append((fam.name, label, fam.sense, rhs_list[i]))
-                continue
-            expr = LinearExpression(
-                constant=0.0,
-                linear_coefs=data[lo_i:hi_i],
-                linear_vars=[vardata[j] for j in indices[lo_i:hi_i]],
-            )
-            rhs_i = rhs_list[i]
-            rows[label] = (
-                expr <= rhs_i
-                if fam.sense == "le"
-                else (expr >= rhs_i if fam.sense == "ge" else expr == rhs_i)
-            )
-        if not fam.dims:
-            if rows:
-                model.add_component(fam.name, pyo.Constraint(expr=next(iter(rows.values()))))
-            continue
-        model.add_component(
-            fam.name,
-            pyo.Constraint(list(rows), rule=lambda _m, *i, _r=rows: _r[i if len(i) > 1 else i[0]]),
-        )
-    nz = np.nonzero(cost)[0]
-    model.objective = pyo.Objective(
-        expr=LinearExpression(
-            constant=0.0,
-            linear_coefs=cost[nz].tolist(),
-            linear_vars=[vardata[j] for j in nz.tolist()],
-        ),
-        sense=pyo.minimize,
-    )
-    # empty rows carry no information for the solver; drop them from the array view too
+    trivial: list = []
     if not keep_rows.all():
+        empty = ~keep_rows
+        holds = np.where(
+            sense == "le",
+            0.0 <= rhs + _TOL,
+            np.where(sense == "ge", 0.0 >= rhs - _TOL, np.abs(rhs) <= _TOL),
+        )
+        bad = empty & ~holds
         new_index = np.cumsum(keep_rows) - 1
         for fam in m.rows.values():
+            if bad[fam.start : fam.stop].any():
+                for k in np.nonzero(bad[fam.start : fam.stop])[0].tolist():
+                    i = fam.start + k
+                    trivial.append((fam.name, fam.labels[k], fam.sense, float(rhs[i])))
+            # empty rows carry no information for the solver: drop them
             kept = keep_rows[fam.start : fam.stop]
-            fam.labels = [lab for lab, k in zip(fam.labels, kept, strict=False) if k]
+            fam.keep(kept)
             start = int(new_index[fam.start - 1] + 1) if fam.start > 0 else 0
             fam.start, fam.stop = start, start + int(kept.sum())
         A = A[keep_rows]
         rhs = rhs[keep_rows]
         sense = sense[keep_rows]
-    integrality = np.array([k != "continuous" for k in kinds], dtype=bool)
     return SitingModel(
-        model=model,
         inputs=m.inputs,
         options=b.opt,
         variables=m.variables,
@@ -1036,17 +1081,79 @@ def _finish(b: Builder) -> SitingModel:
         senses=sense,
         col_lower=lb,
         col_upper=ub,
-        integrality=integrality,
+        integrality=integer,
         cost=cost,
         cost_offset=0.0,
-        vardata=vardata,
         trivially_infeasible=trivial,
     )
 
 
-def _holds(value: float, sense: str, rhs: float, tol: float = 1e-9) -> bool:
-    if sense == "le":
-        return value <= rhs + tol
-    if sense == "ge":
-        return value >= rhs - tol
-    return abs(value - rhs) <= tol
+def to_pyomo(sm: SitingModel) -> tuple[pyo.ConcreteModel, list]:
+    """The Pyomo ConcreteModel of ``sm`` and its variable of every column, in column order.
+
+    One indexed ``Var`` per variable family and one indexed ``Constraint`` per row family
+    (a scalar one for a family without dims), keyed by the same labels as ``sm.rows``; one
+    ``LinearExpression`` per row from the CSR matrix (no generator sums); the objective is
+    ``sm.cost``. Compiled by Pyomo's ``LinearStandardFormCompiler`` with
+    ``column_order=vardata`` it gives back ``sm``'s matrix (``tests/test_optimize.py``).
+    """
+    import pyomo.environ as pyo
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
+    started = time.perf_counter()
+    kinds = {"binary": pyo.Binary, "integer": pyo.NonNegativeIntegers, "continuous": pyo.Reals}
+    coords = {d: list(sm.inputs[d].values.tolist()) for d in AX}
+    model = pyo.ConcreteModel(name=str(sm.inputs.attrs.get("study_name", "dcplan")))
+    vardata: list = []
+    for fam in sm.variables.values():
+        if fam.expand is not None:  # not a column (the compact form's gpus)
+            continue
+        labels = _labels(np.flatnonzero(fam.pos >= 0), fam.pos.shape, fam.dims, coords)
+        var = pyo.Var(labels, domain=kinds[fam.kind], dense=True)
+        model.add_component(fam.name, var)
+        vardata.extend(var.values())
+    for v, lo, hi in zip(vardata, sm.col_lower.tolist(), sm.col_upper.tolist(), strict=True):
+        v.setlb(lo)
+        v.setub(None if hi == np.inf else hi)
+
+    A = sm.A
+    indptr = A.indptr.tolist()
+    indices = A.indices.tolist()
+    data = A.data.tolist()
+    rhs = sm.rhs.tolist()
+    for fam in sm.rows.values():
+        rows = {}
+        for k, label in enumerate(fam.labels):
+            i = fam.start + k
+            expr = LinearExpression(
+                constant=0.0,
+                linear_coefs=data[indptr[i] : indptr[i + 1]],
+                linear_vars=[vardata[j] for j in indices[indptr[i] : indptr[i + 1]]],
+            )
+            rows[label] = (
+                expr <= rhs[i]
+                if fam.sense == "le"
+                else (expr >= rhs[i] if fam.sense == "ge" else expr == rhs[i])
+            )
+        if not fam.dims:
+            if rows:
+                model.add_component(fam.name, pyo.Constraint(expr=next(iter(rows.values()))))
+            continue
+        model.add_component(
+            fam.name,
+            pyo.Constraint(list(rows), rule=lambda _m, *i, _r=rows: _r[i if len(i) > 1 else i[0]]),
+        )
+    nz = np.nonzero(sm.cost)[0]
+    model.objective = pyo.Objective(
+        expr=LinearExpression(
+            constant=sm.cost_offset,
+            linear_coefs=sm.cost[nz].tolist(),
+            linear_vars=[vardata[j] for j in nz.tolist()],
+        ),
+        sense=pyo.minimize,
+    )
+    logger.info("Pyomo model of %r built in %.2f s", sm, time.perf_counter() - started)
+    return model, vardata
+
+
+_TOL = 1e-9

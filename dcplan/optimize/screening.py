@@ -99,8 +99,8 @@ def site_blocks(sm) -> SiteBlocks:
     n_site = int(sm.inputs.sizes["site"])
     col_site = np.full(sm.n_col, -1, dtype=np.int64)
     for fam in sm.variables.values():
-        if "site" not in fam.dims:
-            continue
+        if "site" not in fam.dims or getattr(fam, "expand", None) is not None:
+            continue  # no site, or not columns (the compact form's gpus)
         idx = np.nonzero(fam.pos >= 0)
         col_site[fam.pos[idx]] = idx[0]
     A = sp.csr_array(sm.A)

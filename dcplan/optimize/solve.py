@@ -1,7 +1,7 @@
-"""Hand the Pyomo model to HiGHS in one call, solve it, and turn the answer into a Plan.
+"""Hand the model to HiGHS in one call, solve it, and turn the answer into a Plan.
 
-Route (docs/performance.md §2-3): ``LinearStandardFormCompiler`` (mixed form, fixed column
-order) -> scipy CSC -> one ``Highs.passModel`` with integrality; options set explicitly;
+Route (docs/performance.md §2-3): the model's arrays -> scipy CSC -> one ``Highs.passModel``
+with integrality (Pyomo's ``LinearStandardFormCompiler`` on request); options set explicitly;
 the solution read once with ``np.asarray(col_value)``.
 """
 
@@ -497,6 +497,8 @@ def solve(
     lp_solver: str = "auto",
     prune: bool = True,
     route: str = "auto",
+    pyomo_handoff: bool = False,
+    compact: bool = False,
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -537,6 +539,13 @@ def solve(
     route : {"auto", "full", "sifting"}
         How the MIP is solved (:func:`choose_route`): whole by HiGHS, or by site sifting
         for national studies. Every route's plan is audited and its gap is proven.
+    pyomo_handoff : bool
+        Build the Pyomo model and hand HiGHS its standard form compiled by Pyomo
+        (:func:`dcplan.optimize.highs.handoff` with ``compile_pyomo=True``) instead of the
+        model's own arrays: the same matrix, much slower at scale (docs/performance.md).
+    compact : bool
+        Solve the compact formulation (GPUs online as window sums of their vintages,
+        :mod:`dcplan.optimize.compact`): the same optimum, fewer rows and columns.
 
     Returns
     -------
@@ -558,7 +567,7 @@ def solve(
     check_inputs(inputs)  # NaN, inf, absurd magnitudes, missing units: DataError naming the cell
     report = progress or (lambda event, info: None)
     report("build", {"phase": "build", "detail": f"{inputs.sizes.get('site', 0)} sites"})
-    sm = build_model(inputs, skip=skip, tighten=tighten)
+    sm = build_model(inputs, skip=skip, tighten=tighten, compact=compact)
     report(
         "build", {"phase": "build", "done": True, "seconds": sm.build_seconds, "detail": repr(sm)}
     )
@@ -569,8 +578,9 @@ def solve(
             sm, time_limit_s=diagnosis_time_limit_s, threads=threads, seed=seed, progress=progress
         )
         raise InfeasibleError(f"the study is infeasible: {diagnosis.headline}", diagnosis)
-    report("handoff", {"phase": "handoff", "detail": "standard form -> HiGHS"})
-    ho = handoff(sm)
+    via = "Pyomo standard form" if pyomo_handoff else "model arrays"
+    report("handoff", {"phase": "handoff", "detail": f"{via} -> HiGHS"})
+    ho = handoff(sm, compile_pyomo=pyomo_handoff)
     report(
         "handoff",
         {
