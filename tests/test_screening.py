@@ -143,3 +143,18 @@ def test_auto_route_sifts_only_large_models():
     assert choose_route(10, "sifting") == "sifting"
     with pytest.raises(ValueError, match="route must be one of"):
         choose_route(10, "dantzig")
+
+
+def test_sifting_route_on_the_compact_form_has_the_plain_optimum():
+    from dcplan.optimize import solve
+
+    ds = make_inputs(6, 5, seed=2)
+    plain = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="full")
+    sifted = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="sifting", compact=True,
+                   time_limit_s=120.0)
+    assert sifted.dataset.attrs["solve_route"] == "sifting"
+    assert sifted.objective_usd >= plain.objective_usd * (1 - 1e-6)
+    assert float(sifted.dataset.attrs["dual_bound_usd"]) <= plain.objective_usd * (1 + 1e-6)
+    if sifted.status == "optimal":
+        assert sifted.objective_usd == pytest.approx(plain.objective_usd, rel=2e-6)
+    assert sifted.audit().ok
