@@ -58,11 +58,15 @@ SIFT_FROM_COLUMNS = 100_000
 PRUNE_MARGIN = 1e-6
 
 
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        msg = f"{name} must be one of {list(allowed)}, got {value!r}"
+        raise ValueError(msg)
+
+
 def choose_lp_solver(n_col: int, lp_solver: str = "auto") -> str:
     """The HiGHS LP solver for a model of ``n_col`` columns (``lp_solver`` unless "auto")."""
-    if lp_solver not in LP_SOLVERS:
-        msg = f"lp_solver must be one of {list(LP_SOLVERS)}, got {lp_solver!r}"
-        raise ValueError(msg)
+    _check_choice("lp_solver", lp_solver, LP_SOLVERS)
     if lp_solver != "auto":
         return lp_solver
     return "ipx" if n_col >= IPM_FROM_COLUMNS else "simplex"
@@ -70,9 +74,7 @@ def choose_lp_solver(n_col: int, lp_solver: str = "auto") -> str:
 
 def choose_route(n_col: int, route: str = "auto") -> str:
     """The solve route for a model of ``n_col`` columns (``route`` unless "auto")."""
-    if route not in ROUTES:
-        msg = f"route must be one of {list(ROUTES)}, got {route!r}"
-        raise ValueError(msg)
+    _check_choice("route", route, ROUTES)
     if route != "auto":
         return route
     return "sifting" if n_col >= SIFT_FROM_COLUMNS else "full"
