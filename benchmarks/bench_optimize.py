@@ -92,11 +92,11 @@ def floor(path: str) -> None:
 
 def _floor(sm, tmp: str) -> dict:
     coo = sm.A.tocoo()
-    mult = np.select([sm.senses == "le", sm.senses == "ge"], [1, -1], 0)
+    row_lower, row_upper = sm.row_bounds()
     path = os.path.join(tmp, "floor.npz")
     np.savez(path, r=coo.row.astype(np.int32), c=coo.col.astype(np.int32), v=coo.data,
              shape=np.array(sm.A.shape), cost=sm.cost, cl=sm.col_lower, cu=sm.col_upper,
-             rl=np.where(mult <= 0, sm.rhs, -np.inf), ru=np.where(mult >= 0, sm.rhs, np.inf),
+             rl=row_lower, ru=row_upper,
              integ=sm.integrality.astype(np.int32))
     out = subprocess.run([sys.executable, __file__, "--floor", path], capture_output=True,
                          text=True, check=True, cwd=ROOT)

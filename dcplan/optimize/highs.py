@@ -73,19 +73,18 @@ def handoff(sm: SitingModel, *, compile_pyomo: bool = False) -> Handoff:
         rows = np.arange(sm.n_row)
         cost = np.asarray(info.c.toarray()).reshape(-1) if info.c.shape[0] else np.zeros(len(cols))
         offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+        row_lower = np.where(mult <= 0, rhs, -np.inf)
+        row_upper = np.where(mult >= 0, rhs, np.inf)
     else:
         cols = np.arange(sm.n_col)
         # row-wise, as built: HiGHS makes its column-wise copy itself, so no CSC copy here
         # (less peak memory, and faster than scipy's tocsc)
         A = sm.A
         a_format = 2
-        rhs = sm.rhs
-        mult = np.where(sm.senses == "le", 1, np.where(sm.senses == "ge", -1, 0)).astype(np.int8)
+        row_lower, row_upper = sm.row_bounds()
         rows = np.arange(sm.n_row)
         cost = sm.cost
         offset = sm.cost_offset
-    row_lower = np.where(mult <= 0, rhs, -np.inf)
-    row_upper = np.where(mult >= 0, rhs, np.inf)
     col_lower = sm.col_lower[cols]
     col_upper = sm.col_upper[cols]
     integrality = sm.integrality[cols].astype(np.int32)

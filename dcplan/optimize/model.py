@@ -277,6 +277,13 @@ class SitingModel:
     def n_row(self) -> int:
         return len(self.rhs)
 
+    def row_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) bound of every row, from its sense and right-hand side."""
+        return (
+            np.where(self.senses == "le", -np.inf, self.rhs),
+            np.where(self.senses == "ge", np.inf, self.rhs),
+        )
+
     def row_family(self) -> np.ndarray:
         """Constraint name of every row (object array)."""
         out = np.empty(self.n_row, dtype=object)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -76,22 +76,16 @@ class SiteBlocks:
     site_cols: list[np.ndarray]
     site_rows: list[np.ndarray]
     zero_ok: np.ndarray
-    fleet_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fleet_cols: np.ndarray
     #: A's columns grouped by site (site s owns columns col_ptr[s]:col_ptr[s+1] of A_site)
-    A_site: sp.csc_array | None = None
-    col_ptr: np.ndarray | None = None
+    A_site: sp.csc_array
+    col_ptr: np.ndarray
     #: position of each row inside its site's own rows; -1 for coupling rows
-    local_row: np.ndarray | None = None
+    local_row: np.ndarray
 
     @property
     def n_site(self) -> int:
         return len(self.site_cols)
-
-
-def row_bounds(sm) -> tuple[np.ndarray, np.ndarray]:
-    """Row lower and upper bounds of a SitingModel (from its senses and right-hand sides)."""
-    mult = np.select([sm.senses == "le", sm.senses == "ge"], [1, -1], 0)
-    return np.where(mult <= 0, sm.rhs, -np.inf), np.where(mult >= 0, sm.rhs, np.inf)
 
 
 def site_blocks(sm) -> SiteBlocks:
@@ -111,28 +105,26 @@ def site_blocks(sm) -> SiteBlocks:
     np.minimum.at(lo, coo.row, touched)
     np.maximum.at(hi, coo.row, touched)
     own = (lo == hi) & (lo >= 0)
-    row_lower, row_upper = row_bounds(sm)
+    row_lower, row_upper = sm.row_bounds()
     # rows of one site, grouped by site (stable: build order inside a site)
     own_rows = np.nonzero(own)[0]
     order = np.argsort(lo[own_rows], kind="stable")
     own_rows = own_rows[order]
-    cuts = np.searchsorted(lo[own_rows], np.arange(n_site + 1))
-    site_rows = [own_rows[cuts[s] : cuts[s + 1]] for s in range(n_site)]
+    row_cuts = np.searchsorted(lo[own_rows], np.arange(n_site + 1))
+    site_rows = [own_rows[row_cuts[s] : row_cuts[s + 1]] for s in range(n_site)]
     site_col_ids = np.nonzero(col_site >= 0)[0]
     order = np.argsort(col_site[site_col_ids], kind="stable")
     site_col_ids = site_col_ids[order]
-    cuts = np.searchsorted(col_site[site_col_ids], np.arange(n_site + 1))
-    site_cols = [site_col_ids[cuts[s] : cuts[s + 1]] for s in range(n_site)]
+    col_cuts = np.searchsorted(col_site[site_col_ids], np.arange(n_site + 1))
+    site_cols = [site_col_ids[col_cuts[s] : col_cuts[s + 1]] for s in range(n_site)]
     local_row = np.full(A.shape[0], -1, dtype=np.int64)
-    for rows in site_rows:
-        local_row[rows] = np.arange(len(rows))
+    local_row[own_rows] = np.arange(len(own_rows)) - row_cuts[lo[own_rows]]
     A_csc = A.tocsc()
-    zero_in_rows = (row_lower <= 1e-9) & (row_upper >= -1e-9)
-    zero_in_cols = (sm.col_lower <= 0) & (sm.col_upper >= 0)
-    zero_ok = np.array(
-        [zero_in_rows[r].all() and zero_in_cols[c].all() for r, c in zip(site_rows, site_cols, strict=True)],
-        dtype=bool,
-    )
+    # a site whose own rows or column bounds exclude the all-zero plan
+    zero_bad = np.zeros(n_site, dtype=bool)
+    zero_bad[lo[own_rows][(row_lower[own_rows] > 1e-9) | (row_upper[own_rows] < -1e-9)]] = True
+    lower, upper = sm.col_lower[site_col_ids], sm.col_upper[site_col_ids]
+    zero_bad[col_site[site_col_ids][(lower > 0) | (upper < 0)]] = True
     return SiteBlocks(
         A=A,
         A_csc=A_csc,
@@ -147,10 +139,10 @@ def site_blocks(sm) -> SiteBlocks:
         coupling=np.nonzero(~own)[0],
         site_cols=site_cols,
         site_rows=site_rows,
-        zero_ok=zero_ok,
+        zero_ok=~zero_bad,
         fleet_cols=np.nonzero(col_site < 0)[0],
         A_site=A_csc[:, site_col_ids],
-        col_ptr=np.searchsorted(col_site[site_col_ids], np.arange(n_site + 1)),
+        col_ptr=col_cuts,
         local_row=local_row,
     )
 
@@ -246,6 +238,26 @@ class Pricer:
         return value
 
 
+    def closed_is_empty(self, s: int, active: np.ndarray) -> bool:
+        """Does closing site s (its ``site_active`` columns ``active`` at 0) force every other
+        column of the site to 0? Checked, not assumed: the LP ``max sum x_s`` over the site's
+        own rows with the site closed must be 0 (every site column has a lower bound of 0)."""
+        b = self.b
+        cols = b.site_cols[s]
+        if not len(cols) or (b.col_lower[cols] < 0).any():
+            return False
+        self.prepare([s])
+        h = self._highs[s]
+        where = np.searchsorted(cols, active).astype(np.int32)
+        h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), -np.ones(len(cols)))
+        h.changeColsBounds(len(where), where, np.zeros(len(where)), np.zeros(len(where)))
+        h.run()
+        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        value = float(h.getInfo().objective_function_value) if ok else -np.inf
+        h.changeColsBounds(len(where), where, b.col_lower[cols][where], b.col_upper[cols][where])
+        return value >= -1e-9
+
+
 # -------------------------------------------------------------------------- sifting the LP
 @dataclass
 class SiftedLP:
@@ -255,13 +267,10 @@ class SiftedLP:
     objective: float  # optimum of the last restricted LP [MUSD]
     bound: float  # valid lower bound of the whole LP (= objective once converged)
     y: np.ndarray  # duals of the coupling rows
-    prices: np.ndarray  # z_s of every site at y (0 inside the working set)
-    working: np.ndarray  # bool per site: in the final working set
+    prices: np.ndarray  # z_s of every site at y
     rounds: int
     converged: bool
-    seconds: float
-    pricing_seconds: float
-    pricer: Pricer | None = None
+    pricer: Pricer  # the site LPs, kept for the site bounds
 
 
 class _Restricted:
@@ -297,6 +306,7 @@ class _Restricted:
         self.cols.extend([-1] * n_art)
         self.n_art = n_art
         self.added = 0
+        self.status = ""  # HiGHS's model status when a solve fails
         self._add_cols(b.fleet_cols)
 
     def set_penalty(self, penalty: float) -> None:
@@ -358,6 +368,17 @@ class _Restricted:
         return x, float(h.getInfo().objective_function_value), row_dual[: len(self.b.coupling)], artificial
 
 
+def lagrangian_term(dual: np.ndarray, lower: np.ndarray, upper: np.ndarray, tol: float = 1e-9) -> float:
+    """``min sum_i dual_i v_i`` over ``lower <= v <= upper``: each term at the bound its dual's
+    sign points to; -inf if a dual above ``tol`` points to an infinite bound."""
+    bound = np.where(dual > 0, lower, upper)
+    big = np.abs(dual) > tol
+    if (~np.isfinite(bound) & big).any():
+        return -np.inf
+    use = big & np.isfinite(bound)
+    return float(np.sum(dual[use] * bound[use]))
+
+
 def lagrangian_constant(blocks: SiteBlocks, y: np.ndarray, tol: float = 1e-9) -> float:
     """The part of ``L(y)`` that is not a site's price: ``y'b`` over the coupling rows (each
     at the bound its dual's sign points to), the fleet columns' minimum and the offset.
@@ -367,20 +388,10 @@ def lagrangian_constant(blocks: SiteBlocks, y: np.ndarray, tol: float = 1e-9) ->
     ``tol`` that points to an infinite bound makes the bound useless (-inf).
     """
     b = blocks
-    lo, hi = b.row_lower[b.coupling], b.row_upper[b.coupling]
-    side = np.where(y > 0, lo, hi)
-    big = np.abs(y) > tol
-    if (~np.isfinite(side) & big).any():
-        return -np.inf
-    total = float(np.sum(y[big] * side[big]))
+    total = lagrangian_term(y, b.row_lower[b.coupling], b.row_upper[b.coupling], tol)
     if len(b.fleet_cols):
-        A_f = b.A_csc[:, b.fleet_cols][b.coupling]
-        d = b.cost[b.fleet_cols] - A_f.T @ y
-        end = np.where(d > 0, b.col_lower[b.fleet_cols], b.col_upper[b.fleet_cols])
-        big = np.abs(d) > tol
-        if (~np.isfinite(end) & big).any():
-            return -np.inf
-        total += float(np.sum(d[big] * end[big]))
+        d = b.cost[b.fleet_cols] - b.A_csc[:, b.fleet_cols][b.coupling].T @ y
+        total += lagrangian_term(d, b.col_lower[b.fleet_cols], b.col_upper[b.fleet_cols], tol)
     return total + b.cost_offset
 
 
@@ -426,7 +437,6 @@ def sift_lp(
         restricted.add_sites(np.nonzero(must)[0])
         working |= must
     prices = np.zeros(n)
-    pricing_seconds = 0.0
     rounds = 0
     converged = False
     x = obj = y = None
@@ -450,7 +460,6 @@ def sift_lp(
         pricer.prepare(left)
         for s in left:
             prices[s] = pricer.price(s, d)
-        pricing_seconds += time.perf_counter() - t0
         tol = PRICE_TOL * max(abs(obj), 1.0)
         negative = left[prices[left] < -tol]
         if progress is not None:
@@ -474,13 +483,11 @@ def sift_lp(
     if artificial > art_tol:
         return None
     # the working set's own prices at the last duals complete L(y)
-    t0 = time.perf_counter()
     d = pricer.reduced_costs(y)
     inside = np.nonzero(working)[0]
     pricer.prepare(inside)
     for s in inside:
         prices[s] = pricer.price(s, d)
-    pricing_seconds += time.perf_counter() - t0
     bound = lagrangian_constant(b, y) + float(prices.sum())
     return SiftedLP(
         x=x,
@@ -488,11 +495,8 @@ def sift_lp(
         bound=min(bound, obj) if converged else bound,
         y=y,
         prices=prices,
-        working=working,
         rounds=rounds,
         converged=converged,
-        seconds=time.perf_counter() - started,
-        pricing_seconds=pricing_seconds,
         pricer=pricer,
     )
 
@@ -615,31 +619,11 @@ def rounded_binaries(
 
 
 # --------------------------------------------------------------------- bounds by site
-def closed_is_empty(pricer: Pricer, s: int, active: np.ndarray) -> bool:
-    """Does closing site s (its ``site_active`` columns ``active`` at 0) force every other
-    column of the site to 0? Checked, not assumed: the LP ``max sum x_s`` over the site's
-    own rows with the site closed must be 0 (every site column has a lower bound of 0)."""
-    b = pricer.b
-    cols = b.site_cols[s]
-    if not len(cols) or (b.col_lower[cols] < 0).any():
-        return False
-    pricer.prepare([s])
-    h = pricer._highs[s]
-    where = np.searchsorted(cols, active).astype(np.int32)
-    h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), -np.ones(len(cols)))
-    h.changeColsBounds(len(where), where, np.zeros(len(where)), np.zeros(len(where)))
-    h.run()
-    ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    value = float(h.getInfo().objective_function_value) if ok else -np.inf
-    h.changeColsBounds(len(where), where, b.col_lower[cols][where], b.col_upper[cols][where])
-    return value >= -1e-9
-
-
 def site_bounds(lp: SiftedLP, active: np.ndarray) -> np.ndarray:
     """A lower bound [MUSD] of every plan that uses site s (-inf where none is proven).
 
     ``active`` (site, year) holds the columns of ``site_active``. A plan that uses site s has
-    ``site_active[s, last year] = 1`` (checked per site by :func:`closed_is_empty`), so it
+    ``site_active[s, last year] = 1`` (checked per site by :meth:`Pricer.closed_is_empty`), so it
     costs at least ``L(y) - z_s(y) + z_s^open(y)``, with ``z_s^open`` the site's price with
     that column held at 1: the same Lagrangian bound as the LP's, site s priced open.
     """
@@ -651,7 +635,7 @@ def site_bounds(lp: SiftedLP, active: np.ndarray) -> np.ndarray:
     pricer.prepare(range(b.n_site))
     for s in range(b.n_site):
         cols = active[s][active[s] >= 0]
-        if not len(cols) or not closed_is_empty(pricer, s, cols):
+        if not len(cols) or not pricer.closed_is_empty(s, cols):
             continue
         opened = pricer.price(s, d, forced=cols[-1:])
         out[s] = total - lp.prices[s] + opened

@@ -1,6 +1,6 @@
 """Hand the model to HiGHS in one call, solve it, and turn the answer into a Plan.
 
-Route (docs/performance.md §2-3): the model's arrays -> scipy CSC -> one ``Highs.passModel``
+Route (docs/performance.md §2-3): the model's arrays (row-wise) -> one ``Highs.passModel``
 with integrality (Pyomo's ``LinearStandardFormCompiler`` on request); options set explicitly;
 the solution read once with ``np.asarray(col_value)``.
 """
@@ -20,6 +20,7 @@ from dcplan.errors import AuditError, InfeasibleError, SolveError
 from dcplan.optimize.duals import shadow_price_table
 from dcplan.optimize.highs import Handoff, handoff
 from dcplan.optimize.model import SitingModel, build_model
+from dcplan.optimize.screening import lagrangian_term, site_blocks, solve_by_sifting
 
 logger = logging.getLogger(__name__)
 
@@ -236,17 +237,8 @@ def dual_bound(
     smallest at the bound its dual's sign points to. A dual of magnitude above ``tol`` that
     points to an infinite bound makes the bound useless (-inf); smaller ones count as zero.
     """
-    y, d = row_dual, col_dual
-
-    def side(dual, lower, upper):
-        bound = np.where(dual > 0, lower, upper)
-        small = np.abs(dual) <= tol
-        if (~np.isfinite(bound) & ~small).any():
-            return -np.inf
-        use = ~small & np.isfinite(bound)
-        return float(np.sum(dual[use] * bound[use]))
-
-    return side(y, ho.row_lower, ho.row_upper) + side(d, ho.col_lower, ho.col_upper) + offset
+    rows = lagrangian_term(row_dual, ho.row_lower, ho.row_upper, tol)
+    return rows + lagrangian_term(col_dual, ho.col_lower, ho.col_upper, tol) + offset
 
 
 def prune_sites(ho: Handoff, sm: SitingModel, unneeded: np.ndarray) -> int:
@@ -459,7 +451,6 @@ def optimise(
 
 
 def _solve_by_sifting(sm, *, time_limit_s, mip_rel_gap, threads, seed, report) -> dict | None:
-    from dcplan.optimize.screening import site_blocks, solve_by_sifting
 
     report("screen", {"phase": "screen", "detail": "site sifting: the LP over a working set"})
     active = sm.variables["site_active"].pos[:, 0, 0, 0, :]

@@ -308,8 +308,9 @@ def extensive_form(scenarios: list[ScenarioModel], stage: Stage, *, cvar_weight:
     for s in scenarios:
         sm = s.sm
         blocks.append(sm.A)
-        lo_rows.append(np.where(sm.senses == "le", -np.inf, sm.rhs))
-        up_rows.append(np.where(sm.senses == "ge", np.inf, sm.rhs))
+        lower, upper = sm.row_bounds()
+        lo_rows.append(lower)
+        up_rows.append(upper)
     col_lower = np.concatenate([s.sm.col_lower for s in scenarios])
     col_upper = np.concatenate([s.sm.col_upper for s in scenarios])
     integrality = np.concatenate([s.sm.integrality for s in scenarios])
@@ -429,7 +430,7 @@ def _run(ho: Handoff, opts: SolverOptions, offset: float, start: np.ndarray | No
 
 
 def _sm_arrays(sm: SitingModel, col_lower=None, col_upper=None):
-    return (sm.A, np.where(sm.senses == "le", -np.inf, sm.rhs), np.where(sm.senses == "ge", np.inf, sm.rhs),
+    return (sm.A, *sm.row_bounds(),
             sm.col_lower if col_lower is None else col_lower, sm.col_upper if col_upper is None else col_upper,
             sm.integrality, sm.cost, sm.cost_offset)
 
