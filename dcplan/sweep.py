@@ -726,7 +726,7 @@ class PhaseMeter:
     :meth:`finish` returns ``{phase: {"wall", "user", "system"}}`` plus ``"threads"``: the CPU
     seconds during the task of the thread that created the meter (``main``: the one running
     the task) and of all the process's other threads (``other``: on a Dask worker its event
-    loop and profiler, and any HiGHS or BLAS threads; Linux only), so a sweep shows whether
+    loop and profiler, and any HiGHS or BLAS threads; where psutil lists threads), so a sweep shows whether
     its workers oversubscribe the cores.
     """
 
@@ -772,20 +772,14 @@ class PhaseMeter:
 
 
 def _thread_cpu() -> dict[int, float] | None:
-    """CPU seconds (user + system) of each thread of this process, by native id; None off Linux."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    root = Path("/proc/self/task")
-    if not root.is_dir():
+    """CPU seconds (user + system) of each thread of this process, by native id; None where
+    psutil cannot list threads."""
+    import psutil  # installed with dask.distributed
+
+    try:
+        return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
+    except (psutil.Error, NotImplementedError):  # pragma: no cover - platforms without it
         return None
-    out = {}
-    for entry in root.iterdir():
-        try:
-            text = (entry / "stat").read_text()
-        except OSError:  # the thread ended
-            continue
-        fields = text[text.rindex(")") + 2:].split()
-        out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return out
 
 
 class _Collect(logging.Handler):
