@@ -1,4 +1,4 @@
-"""The national study end to end: benchmarks/studies/national_portfolio.yaml against its target.
+"""The national study end to end: models/national_portfolio.yaml against its target.
 
 Usage::
 
@@ -28,7 +28,7 @@ TARGET_GAP = 0.01
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--study", default=str(ROOT / "benchmarks" / "studies" / "national_portfolio.yaml"))
+    parser.add_argument("--study", default=str(ROOT / "models" / "national_portfolio.yaml"))
     parser.add_argument("--lp-solver", default="auto")
     parser.add_argument("--route", default=None, help="auto, full or sifting (default: the study's)")
     parser.add_argument("--time-limit", type=float, default=None,

@@ -469,7 +469,7 @@ def test_diagnosis_names_the_limit_that_binds_with_the_size_of_the_change(limit,
     not os.environ.get("DCPLAN_SLOW"), reason="minutes: set DCPLAN_SLOW=1 (pytest -m slow)"
 )
 def test_national_portfolio_solves_to_its_gap():
-    """benchmarks/studies/national_portfolio.yaml: every catalog site, 1.6 M GPUs, ten years.
+    """models/national_portfolio.yaml: every catalog site, 1.6 M GPUs, ten years.
 
     Slow (minutes): ``DCPLAN_SLOW=1 pytest -m slow``; benchmarks/bench_national.py prints
     its time against the target.
@@ -480,7 +480,7 @@ def test_national_portfolio_solves_to_its_gap():
     from dcplan.inputs import build_inputs
 
     root = Path(__file__).resolve().parents[1]
-    study = load_study(root / "benchmarks" / "studies" / "national_portfolio.yaml")
+    study = load_study(root / "models" / "national_portfolio.yaml")
     inputs = build_inputs(study)
     assert inputs.sizes["site"] >= 500
     assert float(inputs["target_gpus"].sum()) >= 1.5e6
