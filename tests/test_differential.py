@@ -195,3 +195,48 @@ def test_compact_formulation_has_the_plain_optimum(ds):
     assert objective == pytest.approx(plain_objective, rel=1e-6, abs=1.0)
     assert plan.audit().ok
 
+
+
+# ------------------------------------------------ IT-block rounding behind an interconnect
+@st.composite
+def interconnect_limited_studies(draw):
+    """A tiny study whose interconnect options are fractions and non-multiples of a block."""
+    ds = draw(tiny_studies())
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    block = float(ds.attrs["block_mw"])
+    shape = ds["ic_capacity_mw"].shape
+    cap = np.round(rng.uniform(0.2, 4.5, shape) * block, 1)
+    cap[rng.uniform(size=shape) < 0.15] = 0.0
+    ds["ic_capacity_mw"][:] = cap
+    ds["ic_phase_mw_per_yr"][:] = np.maximum(np.round(cap * rng.uniform(0.3, 1.0, shape), 1), 1.0)
+    # targets of a few blocks, so that the small options matter
+    ds["target_gpus"][:] = np.round(ds["target_gpus"].values * rng.uniform(0.02, 0.3), -1)
+    ds["target_pflops"][:] = np.round(ds["target_pflops"].values * rng.uniform(0.02, 0.3))
+    return ds
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(interconnect_limited_studies())
+def test_ic_block_rounding_keeps_the_optimum(ds):
+    """The cut against the plain model, and against the tightened model without it."""
+    from dcplan.optimize import build_model
+
+    sm = build_model(ds)
+    event(f"rounding rows: {'yes' if 'ic_block_rounding' in sm.rows else 'no'}")
+    status, objective, plan = _answer(ds)
+    plain_status, plain_objective, plain_plan = _answer(ds, tighten=False, use_start=False)
+    uncut_status, uncut_objective, _ = _answer(ds, skip=("ic_block_rounding",))
+    assert "time_limit" not in (status, plain_status, uncut_status)
+    assert (status == "infeasible") == (plain_status == "infeasible") == (uncut_status == "infeasible")
+    event(f"verdict: {status}")
+    if status == "infeasible":
+        return
+    assert objective == pytest.approx(plain_objective, rel=1e-6, abs=1.0)
+    assert objective == pytest.approx(uncut_objective, rel=1e-6, abs=1.0)
+    assert plan.audit().ok and plain_plan.audit().ok

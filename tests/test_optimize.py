@@ -488,3 +488,52 @@ def test_national_portfolio_solves_to_its_gap():
     assert plan.status in ("optimal", "time_limit")
     assert plan.dataset.attrs["mip_gap"] <= study.solver.mip_rel_gap + 1e-9
     assert plan.audit().ok
+
+
+def test_ic_block_rounding_makes_the_lp_pay_for_whole_blocks():
+    """One site behind a 25 MW interconnect, 50 MW blocks: the LP holds its IT in at least
+    IT x rho / 25 blocks (one whole block per 25 MW of facility peak), not IT / 50."""
+    ds = make_inputs(1, 4, chips=("h100_sxm",), coolings=("air_chiller",),
+                     options=("existing",), block_mw=50.0, seed=3)
+    ds["ic_capacity_mw"][:] = 25.0
+    ds["ic_phase_mw_per_yr"][:] = 25.0
+    ds["max_build_mw_per_yr"][:] = np.inf
+    ds["target_gpus"][:] = 0.0
+    ds["target_gpus"][0, -1] = 8_000.0  # about 11 MW of IT
+    # fleet rounding (a whole block fleet-wide) left out: it alone would round this LP up
+    with_cut = build_model(ds, skip=("fleet_rounding",))
+    without = build_model(ds, skip=("fleet_rounding", "ic_block_rounding"))
+    assert "ic_block_rounding" in with_cut.rows
+    kw = float(ds["it_kw_per_gpu"].values[0])
+    rho = float(ds["facility_peak_kw_per_gpu"].values.min()) / kw
+    it_mw = 8.0 * kw  # kGPU x kW/GPU
+    for sm, blocks_at_least in ((with_cut, it_mw * rho / 25.0), (without, it_mw / 50.0)):
+        ho = handoff(sm)
+        every = np.arange(sm.n_col, dtype=np.int32)
+        ho.highs.changeColsIntegrality(sm.n_col, every, np.zeros(sm.n_col, dtype=np.uint8))
+        ho.highs.run()
+        x = np.asarray(ho.highs.getSolution().col_value)
+        blocks = sm.values(x, "it_blocks")[0, 0, :, 0, -1].sum()
+        assert blocks == pytest.approx(blocks_at_least, rel=1e-6)
+    assert _lp_bound(with_cut) > _lp_bound(without) + 1.0  # MUSD
+    a = solve(ds, mip_rel_gap=1e-7)
+    b = solve(ds, mip_rel_gap=1e-7, skip=("ic_block_rounding",))
+    assert a.objective_usd == pytest.approx(b.objective_usd, rel=1e-6)
+    assert a.audit().ok
+
+
+def test_solve_after_a_highs_run_with_another_thread_count():
+    """HiGHS sizes one scheduler per process at its first run; a notebook that ran HiGHS
+    itself (2 threads) must not make dcplan's threads=1 solve fail with "Not Set"."""
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 2)
+    h.addVar(0.0, 1.0)
+    h.changeColCost(0, 1.0)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    plan = solve(_tiny(), threads=1, mip_rel_gap=1e-6)
+    assert plan.status == "optimal" and plan.audit().ok

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dcplan.optimize.highs import handoff
+from dcplan.optimize.highs_quiet import safe_run, set_threads
 from dcplan.optimize.model import SitingModel, build_model
 
 logger = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def _relax(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 1e-3)
     h.setOptionValue("time_limit", max(float(time_limit_s), 0.5))
-    h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     h.setOptionValue("random_seed", int(seed))
 
     def on_improving(event) -> None:
@@ -209,7 +210,7 @@ def _relax(
         )
 
     h.cbMipImprovingSolution.subscribe(on_improving)
-    h.run()
+    safe_run(h)
     method = "mip"
     if (
         h.getInfo().primal_solution_status != 2

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from dcplan.optimize.highs_quiet import safe_run
 from dcplan.optimize.model import AX
 from dcplan.optimize.registry import CONSTRAINTS, MEANING
 from dcplan.results import DUAL_COLUMNS
@@ -94,7 +95,7 @@ def shadow_price_table(
     every = np.arange(n, dtype=np.int32)
     h.changeColsIntegrality(n, every, np.zeros(n, dtype=np.uint8))
     h.changeColsBounds(n, every, lower, upper)
-    h.run()
+    safe_run(h)
     dual = np.asarray(h.getSolution().row_dual)
     if (
         dual.size != sm.n_row

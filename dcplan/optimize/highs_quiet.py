@@ -66,3 +66,39 @@ def new_highs() -> highspy.Highs:
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
     return h
+
+
+#: thread count dcplan last gave HiGHS's process-wide scheduler (None: not yet)
+_scheduler_threads: int | None = None
+
+
+def set_threads(h, threads: int) -> None:
+    """Set ``threads`` on ``h``, resetting HiGHS's scheduler when the count changes.
+
+    HiGHS keeps one scheduler per process, sized at its first run. A later run asking for
+    another count (dcplan's threads=1 after a notebook's own default-threads HiGHS run, for
+    one) is refused with model status "Not Set". The reset happens only when dcplan asks
+    for a count other than the one it set last, so the many small site LPs never pay it.
+    """
+    global _scheduler_threads
+    threads = int(threads)
+    if _scheduler_threads != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = threads
+    h.setOptionValue("threads", threads)
+
+
+def safe_run(h) -> None:
+    """``h.run()``; once more after a scheduler reset if HiGHS refused to start ("Not Set").
+
+    That happens when HiGHS was run elsewhere in the process, with another thread count,
+    after dcplan last sized the scheduler.
+    """
+    global _scheduler_threads
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        threads = h.getOptionValue("threads")
+        threads = threads[-1] if isinstance(threads, tuple) else threads
+        _scheduler_threads = None
+        set_threads(h, int(threads))
+        h.run()

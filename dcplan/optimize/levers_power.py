@@ -214,6 +214,7 @@ def _supply(b, col) -> None:
     rows = b.pos.get("facility_peak_max")
     if rows is not None:
         b.m.terms(rows, col, -1.0)
+        b.pos["facility_peak_supply"] = True  # cuts that assume the grid alone supplies it
 
 
 def _capex_cash(b, col, usd) -> None:

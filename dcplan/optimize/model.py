@@ -524,6 +524,7 @@ def build_model(
     add_iso_share(b)
     add_power_levers(b)
     add_fleet_levers(b)  # off unless the study turns a fleet lever on
+    add_ic_block_rounding(b)
     add_structural_rows(b)
     add_objective(b)
     model = _finish(b)
@@ -916,6 +917,72 @@ def add_interconnect(b: Builder) -> None:
         m.terms(r, _last(c.ic_active), 1.0)
         if link:
             m.terms(r, _last(c.site_active), -1.0)
+
+
+def ic_block_rounding_terms(b: Builder) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """Slopes and option terms of the IT-block rounding cuts, or None without their premises.
+
+    At site s in year t the IT load ``q = sum_c it_kw_c g`` fits the blocks, ``q <= B N``
+    (``N`` the blocks over all coolings, a whole number), and the interconnect option
+    energised: ``rho q <= e_o <= cap_o v_o`` with ``rho`` the site's lowest facility peak per
+    IT kW that year, and at most one option active (``ic_choice``). When option p is active,
+    ``q <= min(B N, Q_p)`` with ``Q_p = cap_p / rho``. For a slope ``gamma`` in [0, 1] the
+    most ``min(B N, Q_p) - gamma B N`` can be over whole ``N >= 0`` is
+    ``delta_p = B max(f_p (1 - gamma), Q_p/B - gamma (f_p + 1))``, ``f_p = floor(Q_p / B)``.
+    So ``q <= gamma B N + sum_p delta_p v_p`` holds for every integer plan (with no option
+    active, ``q = 0``). The row of option o takes ``gamma = frac(Q_o / B)``, which makes it
+    tight at both ``N = f_o`` and ``N = f_o + 1`` with option o active: behind an
+    interconnect smaller than a block the LP must pay for the whole block.
+
+    Returns ``gamma`` (site, 1, 1, option, year; NaN where option o gives no row) and, per
+    option p, ``delta_p`` (same shape) [MW].
+    """
+    m, c, d = b.m, b.col, b.dom
+    premises = ("it_capacity", "facility_peak", "ic_capacity", "ic_choice")
+    if not (b.opt.tighten and all(b.on(f) for f in premises)) or b.pos.get("facility_peak_supply"):
+        return None
+    kw = m.coef("it_kw_per_gpu")
+    fpk = m.coef("facility_peak_kw_per_gpu")
+    ratio = np.where(d.gpu_ok & (kw > 0), fpk / np.where(kw > 0, kw, 1.0), np.inf)
+    rho = ratio.min(axis=(1, 2), keepdims=True)  # (site, 1, 1, 1, year); inf: no GPUs
+    if (rho <= 0).any():
+        return None
+    usable = np.isfinite(rho)
+    has = (c.ic_active >= 0) & usable
+    cap = np.where(has, np.minimum(m.coef("ic_capacity_mw"), d.ic_ub), 0.0)
+    q = cap / np.where(usable, rho, 1.0) / d.block_mw  # IT the option allows [blocks]
+    f = np.floor(q + 1e-9)
+    frac = q - f
+    gamma = np.where(has & (frac > 1e-6) & (frac < 1.0 - 1e-6), frac, np.nan)
+    delta = []
+    for p in range(q.shape[3]):
+        fp, qp = f[:, :, :, p : p + 1, :], q[:, :, :, p : p + 1, :]
+        dp = np.maximum(fp * (1.0 - gamma), qp - gamma * (fp + 1.0)) * d.block_mw
+        delta.append(np.where(has[:, :, :, p : p + 1, :], np.maximum(dp, 0.0), 0.0))
+    return gamma, delta
+
+
+def add_ic_block_rounding(b: Builder) -> None:
+    """Valid inequality: IT behind an interconnect pays for the blocks it rounds up to.
+
+    See :func:`ic_block_rounding_terms`. Every integer plan satisfies it, so the optimum is
+    unchanged (``tests/test_differential.py``); the LP relaxation, which otherwise holds
+    20 MW of IT in 0.4 of a 50 MW block behind a 25 MW interconnect, pays for the block.
+    """
+    if not b.on("ic_block_rounding"):
+        return
+    terms = ic_block_rounding_terms(b)
+    if terms is None:
+        return
+    gamma, delta = terms
+    m, c, d = b.m, b.col, b.dom
+    has_gpus = d.gpu_ok.any(axis=(1, 2), keepdims=True)
+    ok = has_gpus & np.isfinite(gamma)
+    r = m.add_rows("ic_block_rounding", ("site", "option", "year"), ok, "le", 0.0)
+    m.terms(r, c.gpus, m.coef("it_kw_per_gpu"))
+    m.terms(r, c.it_blocks, -np.where(ok, gamma, 0.0) * d.block_mw)
+    for p, dp in enumerate(delta):
+        m.terms(r, c.ic_active[:, :, :, p : p + 1, :], -dp)
 
 
 def add_water_cap(b: Builder) -> None:

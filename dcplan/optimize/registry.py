@@ -145,6 +145,14 @@ CONSTRAINTS: dict[str, Entry] = {
             "add_fleet_rounding",
         ),
         Entry(
+            "ic_block_rounding",
+            ("site", "option", "year"),
+            "MW",
+            "IT load behind an interconnect <= its share of whole blocks (valid inequality)",
+            "ic_block_rounding",
+            "add_ic_block_rounding",
+        ),
+        Entry(
             "it_blocks_monotone",
             ("site", "cooling", "year"),
             "block",
@@ -396,7 +404,7 @@ FLEET_LEVER_FAMILIES: tuple[str, ...] = (
     "lpt_supply", "chip_delivery", "training_cluster", "delivered_compute")
 
 #: valid inequalities: they never change the integer optimum, only tighten the LP relaxation
-TIGHTENINGS: tuple[str, ...] = ("fleet_rounding",)
+TIGHTENINGS: tuple[str, ...] = ("fleet_rounding", "ic_block_rounding")
 
 #: families enforced by variable bounds or sparse index sets, not rows
 BOUND_FAMILIES: dict[str, str] = {
@@ -432,6 +440,8 @@ MEANING: dict[str, str] = {
     "gpu_stock": "marginal value of one thousand GPUs online (accounting identity) [MUSD, NPV]",
     "fleet_rounding": "value of one block less of fleet-wide rounding (a valid inequality) "
     "[MUSD, NPV]",
+    "ic_block_rounding": "value of one MW less of IT-block rounding behind an interconnect "
+    "(a valid inequality) [MUSD, NPV]",
     "it_monotone": "value of being allowed to decommission 1 block [MUSD, NPV]",
     "ic_monotone": "value of being allowed to de-energise 1 MW [MUSD, NPV]",
     "flex_interconnect": "value of one more MW of flexible interconnection [MUSD, NPV]",

@@ -32,7 +32,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from dcplan.optimize.highs_quiet import fd1_to_log, new_highs
+from dcplan.optimize.highs_quiet import fd1_to_log, new_highs, safe_run, set_threads
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +192,6 @@ class Pricer:
             for key, value in (
                 ("output_flag", False),
                 ("log_to_console", False),
-                ("threads", int(self.threads)),
                 # measured on 100 sites x 20 years: presolve costs more than it saves on a
                 # site's ~550 columns; the first solve (all-slack basis) is fastest by primal
                 # simplex, the re-solves after a change of costs by HiGHS's own choice from
@@ -201,6 +200,7 @@ class Pricer:
                 ("simplex_strategy", 4),
             ):
                 h.setOptionValue(key, value)
+            set_threads(h, self.threads)
             h.passModel(
                 len(cols), len(rows), sub.nnz, 1, 1, 0.0,
                 np.zeros(len(cols)), b.col_lower[cols], b.col_upper[cols],
@@ -282,7 +282,7 @@ class _Restricted:
         self.h = new_highs()
         h = self.h
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", int(threads))
+        set_threads(h, threads)
         h.setOptionValue("simplex_strategy", 4)  # primal: new columns keep the basis feasible
         self.row_pos = np.full(b.A.shape[0], -1, dtype=np.int64)
         self.cols: list[int] = []  # restricted column -> model column (-1: artificial)
@@ -350,7 +350,7 @@ class _Restricted:
         h.setOptionValue("solver", "ipx" if fresh else "simplex")
         h.setOptionValue("run_crossover", "on")
         self.added = 0
-        h.run()
+        safe_run(h)
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kModelEmpty:  # no coupling row, no site yet
             return np.zeros(self.b.A.shape[1]), 0.0, np.zeros(len(self.b.coupling)), 0.0
@@ -547,7 +547,7 @@ def solve_restricted_mip(
     sub = b.A[rows][:, cols].tocsc()
     h = new_highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("time_limit", max(float(time_limit_s), 0.1))
@@ -578,7 +578,7 @@ def solve_restricted_mip(
     h.cbMipInterrupt.subscribe(enough)
     h.cbSimplexInterrupt.subscribe(late)
     h.cbIpmInterrupt.subscribe(late)
-    h.run()
+    safe_run(h)
     info = h.getInfo()
     bound = float(info.mip_dual_bound) if closed is None and fixed is None else -np.inf
     if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:

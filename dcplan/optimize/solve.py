@@ -19,6 +19,7 @@ import xarray as xr
 from dcplan.errors import AuditError, InfeasibleError, SolveError
 from dcplan.optimize.duals import shadow_price_table
 from dcplan.optimize.highs import Handoff, handoff
+from dcplan.optimize.highs_quiet import safe_run, set_threads
 from dcplan.optimize.model import SitingModel, build_model
 from dcplan.optimize.screening import lagrangian_term, site_blocks, solve_by_sifting
 
@@ -100,7 +101,7 @@ def set_options(h: highspy.Highs, *, time_limit_s, mip_rel_gap, threads, seed) -
     """Every option that changes the answer or its timing, set explicitly."""
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("time_limit", float(time_limit_s) if time_limit_s else float("inf"))
-    h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("output_flag", True)  # feed the logging callback; nothing reaches stdout
     h.setOptionValue("log_to_console", False)
@@ -169,13 +170,13 @@ def screened_start(
     ho = handoff(sm, compile_pyomo=False)
     h = ho.highs
     every = np.arange(n_col, dtype=np.int32)
-    h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     h.setOptionValue("random_seed", int(seed))
     set_lp_solver(h, solver)
     h.changeColsIntegrality(n_col, every, np.zeros(n_col, dtype=np.uint8))
     if time_limit_s:
         h.setOptionValue("time_limit", float(time_limit_s))
-    h.run()
+    safe_run(h)
     lp_seconds = time.perf_counter() - started
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -207,7 +208,7 @@ def screened_start(
     if left <= 0:
         return None
     h.setOptionValue("time_limit", left)
-    h.run()
+    safe_run(h)
     if h.getInfo().primal_solution_status != 2:
         return None
     logger.info(
@@ -288,7 +289,7 @@ def run_highs(
     h.cbLogging.subscribe(on_log)
     if progress is not None and ho.integrality.any():
         h.cbMipImprovingSolution.subscribe(on_improving)
-    h.run()
+    safe_run(h)
     h.cbLogging.unsubscribe(on_log) if hasattr(h.cbLogging, "unsubscribe") else None
     model_status = h.getModelStatus()
     info = h.getInfo()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from dcplan.optimize.registry import TIGHTENINGS
 from dcplan.report.common import _cooling_label, _years
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +76,7 @@ def _shadow_prices(plan: Plan) -> pd.DataFrame | None:
 
 
 #: families whose duals are accounting or tightening, not limits a planner can loosen
-_NOT_LIMITS = frozenset({"gpu_stock", "it_monotone", "ic_monotone", "fleet_rounding"})
+_NOT_LIMITS = frozenset({"gpu_stock", "it_monotone", "ic_monotone", *TIGHTENINGS})
 
 
 def _binding_rows(plan: Plan, limit: int) -> pd.DataFrame | None:
