@@ -133,10 +133,7 @@ def headline(table, real_dew, real_t, design, params, real_pue, real_wue):
     pue_err, wue_rel = np.zeros_like(real_pue), np.zeros(n)
     wb, db = np.full(n, np.nan), np.full(n, np.nan)
     for i in range(n):
-        keep = np.arange(n) != i
-        coef = weather.fit_dewpoint_model(table.iloc[keep], real_dew[keep], real_t[keep],
-                                          design.iloc[keep])
-        syn = weather.synthetic_year_from_table(table.iloc[[i]], dewpoint_model=coef)
+        syn = left_out_year(i, table, real_dew, real_t, design)
         sd, sw = syn["temp_air_c"].values[0], syn["wet_bulb_c"].values[0]
         p_s, w_s = annual(params, sd, sw, float(syn["pressure_pa"].values[0]))
         pue_err[i] = p_s - real_pue[i]
@@ -145,6 +142,14 @@ def headline(table, real_dew, real_t, design, params, real_pue, real_wue):
         db[i] = float(np.quantile(sd, 0.004)) - design["heating_design_db_c"].iloc[i]
     return (np.median(np.abs(pue_err), axis=0), float(np.median(wue_rel)),
             float(np.nanquantile(np.abs(wb), 0.9)), float(np.nanquantile(np.abs(db), 0.9)))
+
+
+def left_out_year(i, table, real_dew, real_t, design):
+    """Station i's synthetic year with every coefficient refitted on the other stations."""
+    keep = np.arange(len(table)) != i
+    coef = weather.fit_dewpoint_model(table.iloc[keep], real_dew[keep], real_t[keep],
+                                      design.iloc[keep])
+    return weather.synthetic_year_from_table(table.iloc[[i]], dewpoint_model=coef)
 
 
 def main(argv: list[str]) -> int:
@@ -182,10 +187,7 @@ def main(argv: list[str]) -> int:
     pad_dh = np.zeros((n, 4))  # real all, real dry, synthetic all, synthetic dry
     db_src = np.full((n, 4), np.nan)  # table - header: heating 99.6, 99; cooling 0.4, 1 %
     for i in range(n):
-        keep = np.arange(n) != i
-        coef = weather.fit_dewpoint_model(table.iloc[keep], real_dew[keep], real_t[keep],
-                                          design.iloc[keep])
-        syn = weather.synthetic_year_from_table(table.iloc[[i]], dewpoint_model=coef)
+        syn = left_out_year(i, table, real_dew, real_t, design)
         sd, sw = syn["temp_air_c"].values[0], syn["wet_bulb_c"].values[0]
         r = real[i]
         p_s, w_s = annual(params, sd, sw, float(syn["pressure_pa"].values[0]))

@@ -215,12 +215,17 @@ def test_every_family_is_covered_by_a_test():
     assert set(FAMILIES) - structural - set(TIGHTENINGS) - levers <= set(CASES)
 
 
-def _lp_bound(sm) -> float:
+def _lp(sm) -> tuple[float, np.ndarray]:
+    """(optimum, column values) of the LP relaxation of ``sm``."""
     ho = handoff(sm, compile_pyomo=False)
     every = np.arange(sm.n_col, dtype=np.int32)
     ho.highs.changeColsIntegrality(sm.n_col, every, np.zeros(sm.n_col, dtype=np.uint8))
     ho.highs.run()
-    return ho.highs.getInfo().objective_function_value
+    return ho.highs.getInfo().objective_function_value, np.asarray(ho.highs.getSolution().col_value)
+
+
+def _lp_bound(sm) -> float:
+    return _lp(sm)[0]
 
 
 def test_fleet_rounding_raises_the_lp_bound_and_keeps_the_optimum():
@@ -508,12 +513,7 @@ def test_ic_block_rounding_makes_the_lp_pay_for_whole_blocks():
     rho = float(ds["facility_peak_kw_per_gpu"].values.min()) / kw
     it_mw = 8.0 * kw  # kGPU x kW/GPU
     for sm, blocks_at_least in ((with_cut, it_mw * rho / 25.0), (without, it_mw / 50.0)):
-        ho = handoff(sm)
-        every = np.arange(sm.n_col, dtype=np.int32)
-        ho.highs.changeColsIntegrality(sm.n_col, every, np.zeros(sm.n_col, dtype=np.uint8))
-        ho.highs.run()
-        x = np.asarray(ho.highs.getSolution().col_value)
-        blocks = sm.values(x, "it_blocks")[0, 0, :, 0, -1].sum()
+        blocks = sm.values(_lp(sm)[1], "it_blocks")[0, 0, :, 0, -1].sum()
         assert blocks == pytest.approx(blocks_at_least, rel=1e-6)
     assert _lp_bound(with_cut) > _lp_bound(without) + 1.0  # MUSD
     a = solve(ds, mip_rel_gap=1e-7)

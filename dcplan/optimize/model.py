@@ -967,7 +967,7 @@ def add_ic_block_rounding(b: Builder) -> None:
 
     See :func:`ic_block_rounding_terms`. Every integer plan satisfies it, so the optimum is
     unchanged (``tests/test_differential.py``); the LP relaxation, which otherwise holds
-    20 MW of IT in 0.4 of a 50 MW block behind a 25 MW interconnect, pays for the block.
+    the IT behind a 20 MW line in 0.3 of a 50 MW block, pays for the whole block.
     """
     if not b.on("ic_block_rounding"):
         return
