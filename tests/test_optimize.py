@@ -523,7 +523,7 @@ def test_ic_block_rounding_makes_the_lp_pay_for_whole_blocks():
 
 
 def test_solve_after_a_highs_run_with_another_thread_count():
-    """HiGHS sizes one scheduler per process at its first run; a notebook that ran HiGHS
+    """HiGHS sizes its thread scheduler at the first run; a notebook that ran HiGHS
     itself (2 threads) must not make dcplan's threads=1 solve fail with "Not Set"."""
     import highspy
 
@@ -537,3 +537,20 @@ def test_solve_after_a_highs_run_with_another_thread_count():
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     plan = solve(_tiny(), threads=1, mip_rel_gap=1e-6)
     assert plan.status == "optimal" and plan.audit().ok
+
+
+def test_shadow_prices_stay_on_the_interconnect_not_on_the_rounding_cut():
+    """With the integers fixed the cut is implied yet tight where the interconnect binds; its
+    rows are freed, so the dual is reported on facility_peak (a limit a planner can act on)."""
+    ds = make_inputs(1, 4, chips=("h100_sxm",), coolings=("air_chiller",),
+                     options=("existing",), block_mw=50.0, seed=3)
+    ds["ic_capacity_mw"][:] = 25.0
+    ds["ic_phase_mw_per_yr"][:] = 25.0
+    ds["max_build_mw_per_yr"][:] = np.inf
+    ds["target_gpus"][:] = 0.0
+    ds["target_gpus"][0, -2:] = 30_000.0  # more than 25 MW can carry: a soft target binds it
+    ds.attrs["shortfall_penalty_usd_per_gpu"] = 2e5
+    table = solve(ds, mip_rel_gap=1e-7).shadow_prices()
+    by_family = table.groupby("family")["dual"].apply(lambda d: float(np.abs(d).max()))
+    assert by_family.get("ic_block_rounding", 0.0) == 0.0
+    assert by_family["facility_peak"] > 1e-6

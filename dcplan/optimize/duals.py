@@ -16,7 +16,7 @@ import xarray as xr
 
 from dcplan.optimize.highs_quiet import safe_run
 from dcplan.optimize.model import AX
-from dcplan.optimize.registry import CONSTRAINTS, MEANING
+from dcplan.optimize.registry import CONSTRAINTS, MEANING, TIGHTENINGS
 from dcplan.results import DUAL_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,6 +95,13 @@ def shadow_price_table(
     every = np.arange(n, dtype=np.int32)
     h.changeColsIntegrality(n, every, np.zeros(n, dtype=np.uint8))
     h.changeColsBounds(n, every, lower, upper)
+    # valid inequalities are implied once the integers are fixed, yet tight where the real
+    # limit binds (a degenerate LP may put the dual on them): free them, so the dual stays
+    # on the limit a planner can act on
+    for fam in sm.rows.values():
+        if CONSTRAINTS[fam.name].family in TIGHTENINGS and fam.stop > fam.start:
+            rows = np.arange(fam.start, fam.stop, dtype=np.int32)
+            h.changeRowsBounds(len(rows), rows, np.full(len(rows), -np.inf), np.full(len(rows), np.inf))
     safe_run(h)
     dual = np.asarray(h.getSolution().row_dual)
     if (

@@ -68,14 +68,14 @@ def new_highs() -> highspy.Highs:
     return h
 
 
-#: thread count dcplan last gave HiGHS's process-wide scheduler (None: not yet)
+#: thread count dcplan last gave HiGHS's scheduler (None: not yet)
 _scheduler_threads: int | None = None
 
 
 def set_threads(h, threads: int) -> None:
     """Set ``threads`` on ``h``, resetting HiGHS's scheduler when the count changes.
 
-    HiGHS keeps one scheduler per process, sized at its first run. A later run asking for
+    HiGHS keeps one scheduler per thread, sized at its first run there. A later run asking for
     another count (dcplan's threads=1 after a notebook's own default-threads HiGHS run, for
     one) is refused with model status "Not Set". The reset happens only when dcplan asks
     for a count other than the one it set last, so the many small site LPs never pay it.

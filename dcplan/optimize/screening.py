@@ -229,7 +229,7 @@ class Pricer:
             h.changeColsBounds(
                 len(where), where, np.ones(len(where)), b.col_upper[cols][where]
             )
-        h.run()
+        safe_run(h)
         h.setOptionValue("simplex_strategy", 0)
         ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         value = float(h.getInfo().objective_function_value) if ok else -np.inf
@@ -690,6 +690,7 @@ def solve_by_sifting(
     keep |= ~np.isfinite(bound_of)  # sites no bound covers are never left out
     keep |= opens > 1e-6  # the first plan's sites
     best_x, best_obj, kept_bound = None, np.inf, -np.inf
+    bound_keep = keep.copy()
     target = lp.bound / (1.0 - mip_rel_gap) if lp.bound > 0 else -np.inf
 
     def mip(sites, share: float, **restriction):
@@ -738,9 +739,10 @@ def solve_by_sifting(
             status = "time_limit" if best_x is not None else "no_solution"
             break
         x, obj, kept_bound = mip(keep, 1.0, start=best_x)  # the bound of this kept set only
+        bound_keep = keep.copy()  # the set kept_bound was proven on (keep grows below)
         if x is not None and obj < best_obj:
             best_x, best_obj = x, obj
-        global_bound = _global_bound(lp.bound, kept_bound, bound_of, keep)
+        global_bound = _global_bound(lp.bound, kept_bound, bound_of, bound_keep)
         gap = (best_obj - global_bound) / max(abs(best_obj), 1e-9) if best_x is not None else np.inf
         say(
             f"MIP round {rounds}: {int(keep.sum())} of {n} sites kept, plan "
@@ -770,7 +772,7 @@ def solve_by_sifting(
         "lp_bound": lp.bound,
     }
     if best_x is not None:
-        global_bound = _global_bound(lp.bound, kept_bound, bound_of, keep)
+        global_bound = _global_bound(lp.bound, kept_bound, bound_of, bound_keep)
         result.update(
             x=best_x,
             objective=best_obj,
