@@ -495,15 +495,21 @@ def test_national_portfolio_solves_to_its_gap():
     assert plan.audit().ok
 
 
-def test_ic_block_rounding_makes_the_lp_pay_for_whole_blocks():
-    """One site behind a 25 MW interconnect, 50 MW blocks: the LP holds its IT in at least
-    IT x rho / 25 blocks (one whole block per 25 MW of facility peak), not IT / 50."""
+def _behind_a_25_mw_line() -> xr.Dataset:
+    """One site, one H100 on air, 50 MW blocks, a single 25 MW interconnect, no target yet."""
     ds = make_inputs(1, 4, chips=("h100_sxm",), coolings=("air_chiller",),
                      options=("existing",), block_mw=50.0, seed=3)
     ds["ic_capacity_mw"][:] = 25.0
     ds["ic_phase_mw_per_yr"][:] = 25.0
     ds["max_build_mw_per_yr"][:] = np.inf
     ds["target_gpus"][:] = 0.0
+    return ds
+
+
+def test_ic_block_rounding_makes_the_lp_pay_for_whole_blocks():
+    """One site behind a 25 MW interconnect, 50 MW blocks: the LP holds its IT in at least
+    IT x rho / 25 blocks (one whole block per 25 MW of facility peak), not IT / 50."""
+    ds = _behind_a_25_mw_line()
     ds["target_gpus"][0, -1] = 8_000.0  # about 11 MW of IT
     # fleet rounding (a whole block fleet-wide) left out: it alone would round this LP up
     with_cut = build_model(ds, skip=("fleet_rounding",))
@@ -542,12 +548,7 @@ def test_solve_after_a_highs_run_with_another_thread_count():
 def test_shadow_prices_stay_on_the_interconnect_not_on_the_rounding_cut():
     """With the integers fixed the cut is implied yet tight where the interconnect binds; its
     rows are freed, so the dual is reported on facility_peak (a limit a planner can act on)."""
-    ds = make_inputs(1, 4, chips=("h100_sxm",), coolings=("air_chiller",),
-                     options=("existing",), block_mw=50.0, seed=3)
-    ds["ic_capacity_mw"][:] = 25.0
-    ds["ic_phase_mw_per_yr"][:] = 25.0
-    ds["max_build_mw_per_yr"][:] = np.inf
-    ds["target_gpus"][:] = 0.0
+    ds = _behind_a_25_mw_line()
     ds["target_gpus"][0, -2:] = 30_000.0  # more than 25 MW can carry: a soft target binds it
     ds.attrs["shortfall_penalty_usd_per_gpu"] = 2e5
     table = solve(ds, mip_rel_gap=1e-7).shadow_prices()
