@@ -1,10 +1,10 @@
 """Every tightening is valid: dcplan's answer equals the plain model's on random tiny studies.
 
-dcplan solves with column bounds implied by the constraints, the fleet-rounding valid
-inequality, an LP-screening MIP start and the LP-bound certificate. The plain model has
-none of them (``tighten=False, use_start=False``). Both are solved to a 1e-7 gap; they must
-agree on feasibility and, when feasible, on the optimum within 1e-6 (relative), and every
-plan must pass its own audit.
+dcplan solves with column bounds implied by the constraints, the fleet-rounding and
+IT-block rounding valid inequalities, an LP-screening MIP start and the LP-bound
+certificate. The plain model has none of them (``tighten=False, use_start=False``). Both
+are solved to a 1e-7 gap; they must agree on feasibility and, when feasible, on the
+optimum within 1e-6 (relative), and every plan must pass its own audit.
 """
 
 from __future__ import annotations

@@ -976,8 +976,7 @@ def add_ic_block_rounding(b: Builder) -> None:
         return
     gamma, delta = terms
     m, c, d = b.m, b.col, b.dom
-    has_gpus = d.gpu_ok.any(axis=(1, 2), keepdims=True)
-    ok = has_gpus & np.isfinite(gamma)
+    ok = np.isfinite(gamma)  # only where the site may hold GPUs that year (rho finite)
     r = m.add_rows("ic_block_rounding", ("site", "option", "year"), ok, "le", 0.0)
     m.terms(r, c.gpus, m.coef("it_kw_per_gpu"))
     m.terms(r, c.it_blocks, -np.where(ok, gamma, 0.0) * d.block_mw)

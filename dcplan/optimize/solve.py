@@ -49,7 +49,7 @@ ROUTES = ("auto", "full", "sifting")
 
 #: from this many columns on, "auto" takes the sifting route. Measured (docs/performance.md):
 #: the national study (570 sites x 10 years, 164,904 columns) found no plan in 600 s by the
-#: full route and a plan within 1.12 % of the LP bound by sifting; at 1,000 sites x 20 years
+#: full route and a plan within its 1 % gap in about 20 s by sifting; at 1,000 sites x 20 years
 #: sifting solved the LP exactly in 4 rounds where interior point on the whole LP stalled; at
 #: 100 x 20 (56k columns) the full route's branch and bound gives the tighter bound, because
 #: the left-out sites' bounds are weak when the fleet needs only a few sites
@@ -452,7 +452,7 @@ def optimise(
 
 
 def _solve_by_sifting(sm, *, time_limit_s, mip_rel_gap, threads, seed, report) -> dict | None:
-
+    """The sifting route's result dict (as :func:`optimise`'s), or None if its LP failed."""
     report("screen", {"phase": "screen", "detail": "site sifting: the LP over a working set"})
     active = sm.variables["site_active"].pos[:, 0, 0, 0, :]
     result = solve_by_sifting(
