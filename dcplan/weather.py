@@ -10,17 +10,20 @@ r"""Hourly weather for the cooling model: EPW files, station tables and syntheti
 The synthetic year (see docs/physics-thermal.md):
 
 .. math::
-    T(d, h) = T_m + A_s \cos\theta_d + A_d(\theta_d) \cos\frac{2\pi (h - 15)}{24},\quad
+    T(d, h) = T_m + A_s \cos\theta_d + S(\theta_d)
+    + A_d(\theta_d) \cos\frac{2\pi (h - 14)}{24},\quad
     \theta_d = 2\pi (d + 0.5 - d_{peak}) / 365
 
-plus a fixed sequence of day-to-day anomalies, with :math:`T_m, A_s` refitted so that
-the degree days of the daily means equal the station's HDD18 and CDD10, the diurnal half
-amplitude :math:`A_d` from a model fitted to the 44 NREL TMY3 files' daily cycles, the
-coldest and warmest 5 % of hours stretched so the station table's 99 % and 1 % design
-dry bulbs hold exactly (:data:`DESIGN_EXCEEDANCE`: the climate.onebuilding.org index
-carries those, not the 99.6 % / 0.4 % values), and the hours beyond them stretched so the
-99.6 % / 0.4 % points lie the distance out that a model fitted to the ASHRAE 2009 design
-conditions in the TMY3 headers gives. The dew point comes from a model fitted to the same
+plus a fixed sequence of day-to-day anomalies (each month of it standardised, so the draw
+orders the days but sets no month's mean or spread), with :math:`T_m, A_s` refitted so
+that the degree days of the daily means equal the station's HDD18 and CDD10, a seasonal
+shape :math:`S` (harmonics sin theta, cos 2 theta, sin 2 theta) and the diurnal half
+amplitude :math:`A_d` from models fitted to the 44 NREL TMY3 files, the coldest and
+warmest 5 % of hours stretched so the station table's 99 % and 1 % design dry bulbs hold
+exactly (:data:`DESIGN_EXCEEDANCE`: the climate.onebuilding.org index carries those, not
+the 99.6 % / 0.4 % values), and the hours beyond them stretched so the 99.6 % / 0.4 %
+points land where a model fitted from the table's values to the ASHRAE 2009 design
+conditions in the TMY3 headers puts them. The dew point comes from a model fitted to the same
 files (:func:`fit_dewpoint_model`, all coefficients in ``data/dewpoint_model.csv``): it
 reads the humidity regime from the temperature record and the location, not from the
 ASHRAE moisture label. The wet bulb follows from the ASHRAE psychrometric equation.
@@ -346,6 +349,19 @@ def fit_annual_cycle(hdd18, cdd10, cooling_design_db_c, heating_design_db_c):
         det = np.where(ok, det, 1.0)
         d_tm = np.where(ok, (g1 * a22 - g2 * a12) / det, 0.0)
         d_amp = np.where(ok, (a11 * g2 - a21 * g1) / det, 0.0)
+        # a singular Jacobian: the whole sinusoid lies on one side of a base (|x| >= 1), so
+        # A_s cannot move that total. Solve one total for T_m alone and widen A_s until
+        # the cycle crosses the nearer base (a near-tropical 12 K day of heating stopped
+        # the Newton steps at the start values, 4 K too cool: Florida Keys Marathon; a
+        # marine cycle wholly between 10 and 18 degC did the same)
+        stuck = ~ok & (hdd > 1e-9) & (cdd > 1e-9)
+        d_tm = np.where(stuck & (np.abs(a21) > 1e-12), g2 / np.where(a21 == 0, 1.0, a21),
+                        np.where(stuck & (np.abs(a11) > 1e-12),
+                                 -g1 / np.where(a11 == 0, 1.0, a11), d_tm))
+        reach = np.where(x1 <= -1.0, tm - 18.0,
+                         np.where(x2 <= -1.0, 10.0 - tm, np.minimum(18.0 - tm, tm - 10.0)))
+        widen = stuck & (np.minimum(np.abs(x1), np.abs(x2)) >= 1.0)
+        d_amp = np.where(widen, np.minimum(amp - 1.05 * reach, 0.0), d_amp)
         tm = tm - np.clip(d_tm, -3.0, 3.0)
         amp = np.maximum(amp - np.clip(d_amp, -3.0, 3.0), 0.5)
         if np.nanmax(np.abs(d_tm) + np.abs(d_amp), initial=0.0) < 1e-9:
@@ -374,13 +390,15 @@ DEWPOINT_TERMS = ("const", "diurnal_amp", "daily_mean", "annual_mean", "annual_a
 #: and how far the design dry bulbs reach beyond the annual cycle in summer and winter
 DIURNAL_TERMS = ("const", "season", "annual_amp", "elevation_km", "east", "east_season",
                  "summer_excess", "winter_excess")
-#: terms of the design-tail model: how far the 0.4 % / 99.6 % dry bulbs lie beyond the
-#: 1 % / 99 % ones, ``tail_heat_*`` and ``tail_cool_*`` in data/dewpoint_model.csv
-TAIL_TERMS = ("const", "excess")
+#: terms of the design-tail model: how far the ASHRAE 0.4 % / 99.6 % dry bulbs lie beyond
+#: the station table's 1 % / 99 % ones, ``tail_heat_*`` and ``tail_cool_*`` in
+#: data/dewpoint_model.csv
+TAIL_TERMS = ("const", "excess", "annual_amp")
 #: terms of the 0.4 % wet-bulb calibration, ``design_wb_*`` in data/dewpoint_model.csv:
 #: the ASHRAE 0.4 % evaporation wet bulb regressed on the uncalibrated synthetic year's
-#: own 0.4 % wet bulb, the eastern moisture step and the elevation
-WET_BULB_TERMS = ("const", "synthetic", "east", "elevation_km")
+#: own 0.4 % wet bulb, the eastern moisture step, the elevation and the station table's
+#: 1 % cooling design dry bulb
+WET_BULB_TERMS = ("const", "synthetic", "east", "elevation_km", "cooling_db")
 #: bounds of that distance [K] (ASHRAE 2009: 0.2-4.7 K over the 42 TMY3 headers)
 TAIL_GAP_BOUNDS = (0.1, 8.0)
 #: the share of hours the design-tail model places its point at (0.4 % / 99.6 %)
@@ -395,13 +413,26 @@ SPREAD_TERMS = ("const", "diurnal_amp", "annual_amp", "season")
 #: terms beyond the constant ``diurnal_cycle`` of the dew point's mean daily cycle
 #: (``diurnal_cycle_<term>``): it varies with the season and across the moisture divide
 CYCLE_TERMS = ("season", "east", "east_season")
+#: the seasonal shape beyond the fitted sinusoid: harmonics of the phase theta of the
+#: daily-mean cycle (sin theta: spring against autumn; cos 2 theta, sin 2 theta: a flatter
+#: or sharper summer), each times a factor of the station, coefficients
+#: ``shape_<harmonic>_<factor>``, fitted to the TMY3 files' monthly-mean departures from
+#: the degree-day sinusoid
+SHAPE_HARMONICS = ("sin1", "cos2", "sin2")
+SHAPE_FACTORS = ("const", "annual_amp", "east")
+SHAPE_TERMS = tuple(f"shape_{h}_{f}" for h in SHAPE_HARMONICS for f in SHAPE_FACTORS)
+#: terms of the correlation of the day-to-day dry-bulb and dew-point anomalies
+#: (``td_corr_<term>``): strong where fronts swap humid and dry air masses (the continental
+#: east), weak on marine coasts and in the mountains
+CORR_TERMS = ("const", "diurnal_amp", "annual_amp", "season", "east", "east_season")
 VARIABILITY_TERMS = tuple(f"t_sd_{t}" for t in SPREAD_TERMS) \
     + tuple(f"d_sd_{t}" for t in SPREAD_TERMS) + ("td_correlation",) \
     + tuple(f"h_sd_{t}" for t in SPREAD_TERMS) + ("h_persistence", "d_skew") \
     + tuple(f"diurnal_cycle_{t}" for t in CYCLE_TERMS) \
     + tuple(f"amp_d_{t}" for t in DIURNAL_TERMS) \
     + tuple(f"tail_{side}_{t}" for side in ("heat", "cool") for t in TAIL_TERMS) \
-    + tuple(f"design_wb_{t}" for t in WET_BULB_TERMS)
+    + tuple(f"design_wb_{t}" for t in WET_BULB_TERMS) + SHAPE_TERMS \
+    + tuple(f"td_corr_{t}" for t in CORR_TERMS)
 #: persistence (lag-1 autocorrelation) of the daily anomalies, about 0.6-0.7 for US
 #: daily mean temperature (e.g. NOAA GHCN-Daily station records)
 ANOMALY_PERSISTENCE = 0.65
@@ -423,8 +454,12 @@ def _hourly_sequence(persistence):
     return z / z.std()
 
 
+#: 0-based month of each day of the 365-day year (30.42-day months, as the fits use)
+_DAY_MONTH = np.minimum((np.arange(365) // 30.42).astype(int), 11)
+
+
 def _anomaly_sequences():
-    """Two fixed, unit-variance AR(1) daily sequences (temperature, dew point)."""
+    """Two fixed AR(1) daily sequences (temperature, dew point), each month standardised."""
     rng = np.random.default_rng(_ANOMALY_SEED)
     e = rng.standard_normal((2, 365 + 60))
     z = np.empty_like(e)
@@ -433,8 +468,28 @@ def _anomaly_sequences():
     for k in range(1, e.shape[1]):
         z[:, k] = r * z[:, k - 1] + np.sqrt(1 - r * r) * e[:, k]
     z = z[:, 60:]
-    z = (z - z.mean(axis=1, keepdims=True)) / z.std(axis=1, keepdims=True)
+    # each month of each sequence to mean 0 and standard deviation 1: the draw then sets
+    # only the order of the days, not a month's mean or spread (with the raw draw a month
+    # could come out 3 K warm for every site, and the figures moved with the seed)
+    for m in range(12):
+        k = _DAY_MONTH == m
+        z[:, k] = ((z[:, k] - z[:, k].mean(axis=1, keepdims=True))
+                   / z[:, k].std(axis=1, keepdims=True))
     return z[0], z[1]
+
+
+def _shape_features(theta, amp, lon):
+    """(site, day, term) design matrix of the seasonal-shape terms (SHAPE_TERMS)."""
+    harm = np.stack([np.sin(theta), np.cos(2 * theta), np.sin(2 * theta)], axis=-1)
+    fac = np.stack([np.ones_like(amp), amp / 10.0, _east(lon)], axis=-1)  # (site, factor)
+    return (harm[:, :, :, None] * fac[:, None, None, :]).reshape(*theta.shape, -1)
+
+
+def _corr_features(amp_d, amp, season, lon):
+    """(site, day, term) design matrix of the anomaly-correlation model (CORR_TERMS)."""
+    east = np.broadcast_to(_east(lon)[:, None], season.shape)
+    return np.concatenate([_spread_features(amp_d, amp, season),
+                           np.stack([east, east * season], axis=-1)], axis=-1)
 
 
 def _spread_features(amp_d, amp, season):
@@ -522,14 +577,19 @@ def load_dewpoint_model(path=None) -> dict:
 def _annual_fields(cdb, hdb, hdd, cdd, latv, elev, lonv, coef):
     """Daily mean, diurnal half-amplitude and season phase of the synthetic year.
 
-    The half-amplitude comes from the fitted diurnal model (``amp_d_*`` terms of
-    ``coef``), clipped to :data:`DIURNAL_BOUNDS`.
+    The daily mean is the degree-day sinusoid plus the fitted seasonal shape
+    (``shape_*`` terms of ``coef``, 0 where absent). The half-amplitude comes from the
+    fitted diurnal model (``amp_d_*`` terms of ``coef``), clipped to
+    :data:`DIURNAL_BOUNDS`.
     """
     tm, amp = fit_annual_cycle(hdd, cdd, cdb, hdb)
     peak = np.where(latv < 0, PEAK_DAY - 182.5, PEAK_DAY)
     day = np.arange(365, dtype=float)
-    season = np.cos(2 * np.pi * (day[None, :] + 0.5 - peak[:, None]) / 365.0)  # (site, day)
-    daily_mean = tm[:, None] + amp[:, None] * season
+    theta = 2 * np.pi * (day[None, :] + 0.5 - peak[:, None]) / 365.0  # (site, day)
+    season = np.cos(theta)
+    b_shape = np.array([coef.get(t, 0.0) for t in SHAPE_TERMS])
+    daily_mean = (tm[:, None] + amp[:, None] * season
+                  + _shape_features(theta, amp, lonv) @ b_shape)
     beta = np.array([coef[f"amp_d_{t}"] for t in DIURNAL_TERMS])
     amp_d = np.clip(_diurnal_features(cdb, hdb, tm, amp, elev, season, lonv) @ beta,
                     *DIURNAL_BOUNDS)
@@ -557,11 +617,12 @@ def _stretch_tails(temp, cdb, hdb, exceedance=DESIGN_EXCEEDANCE):
     return np.where(hot, up_q[:, None] + (out - up_q[:, None]) * scale_hi[:, None], out)
 
 
-def _wet_bulb_features(wb_synthetic, elev, lon):
+def _wet_bulb_features(wb_synthetic, elev, lon, cdb):
     """(site, term) design matrix of the 0.4 % wet-bulb model (WET_BULB_TERMS)."""
     wb = np.asarray(wb_synthetic, dtype=float)
     return np.stack([np.ones_like(wb), wb, _east(lon) * np.ones_like(wb),
-                     np.asarray(elev, dtype=float) / 1000.0 * np.ones_like(wb)], axis=-1)
+                     np.asarray(elev, dtype=float) / 1000.0 * np.ones_like(wb),
+                     np.asarray(cdb, dtype=float) * np.ones_like(wb)], axis=-1)
 
 
 def _stretch_wet_bulb(temp, dew, wet, pressure, target):
@@ -588,15 +649,24 @@ def _stretch_wet_bulb(temp, dew, wet, pressure, target):
 def _design_gaps(cdb, hdb, tm, amp, coef):
     """Fitted distance from the 1 % / 99 % design dry bulbs to the 0.4 % / 99.6 % ones [K].
 
-    ``gap = tail_<side>_const + tail_<side>_excess * excess`` with the excess of
-    :func:`_diurnal_features`; fitted to the ASHRAE 2009 design conditions in the TMY3
-    headers (:func:`fit_dewpoint_model`). NaN (no extra stretch) where a term is absent.
+    ``gap = tail_<side>_const + tail_<side>_excess * excess + tail_<side>_annual_amp * As``
+    with the excess of :func:`_diurnal_features` and the table's own degree-day sinusoid;
+    fitted from the station table's 1 % / 99 % values to the ASHRAE 2009 0.4 % / 99.6 %
+    values in the TMY3 headers (:func:`fit_dewpoint_model`), so it also carries the
+    difference of the two records. NaN (no extra stretch) where a term is absent.
     """
     gaps = []
     for side, excess in (("heat", tm - amp - hdb), ("cool", cdb - tm - amp)):
-        b0, b1 = (coef.get(f"tail_{side}_{t}", np.nan) for t in TAIL_TERMS)
-        gaps.append(np.clip(b0 + b1 * excess, *TAIL_GAP_BOUNDS))
+        b = np.array([coef.get(f"tail_{side}_{t}", np.nan) for t in TAIL_TERMS])
+        gaps.append(np.clip(_tail_features(excess, amp) @ b, *TAIL_GAP_BOUNDS))
     return gaps[0], gaps[1]
+
+
+def _tail_features(excess, amp):
+    """(site, term) design matrix of the design-tail model (TAIL_TERMS)."""
+    excess = np.asarray(excess, dtype=float)
+    return np.stack([np.ones_like(excess), excess,
+                     np.asarray(amp, dtype=float) * np.ones_like(excess)], axis=-1)
 
 
 def _stretch_extremes(temp, cdb, hdb, gap_heat, gap_cool, exceedance=DESIGN_EXCEEDANCE):
@@ -612,6 +682,37 @@ def _stretch_extremes(temp, cdb, hdb, gap_heat, gap_cool, exceedance=DESIGN_EXCE
                    hdb[:, None] - (hdb[:, None] - temp) * scale_lo[:, None], temp)
     return np.where(out > cdb[:, None],
                     cdb[:, None] + (out - cdb[:, None]) * scale_hi[:, None], out)
+
+
+def _temperature_year(cdb, hdb, hdd, cdd, latv, elev, lonv, coef, z_t):
+    """(site, hour) dry bulbs of the synthetic year and the fields they were built from.
+
+    Returns ``temp, tm, amp, season, daily_mean, amp_d, spread`` of the last of three
+    fixed-point passes: the day-to-day anomalies and the tail stretch add degree days a
+    pure sinusoid lacks, so the sinusoid is refitted to the target less that excess.
+    """
+    n = cdb.size
+    diurnal = np.cos(2 * np.pi * (np.arange(24) - PEAK_HOUR) / 24.0)  # (hour of day,)
+    hdd_fit, cdd_fit = hdd.copy(), cdd.copy()
+    # the design tails read the table's own degree-day sinusoid, as in the fit (not the
+    # one refitted below, which moves with the anomaly sequence)
+    gaps = _design_gaps(cdb, hdb, *fit_annual_cycle(hdd, cdd, cdb, hdb), coef)
+    for _ in range(3):
+        tm, amp, season, daily_mean, amp_d = _annual_fields(cdb, hdb, hdd_fit, cdd_fit,
+                                                            latv, elev, lonv, coef)
+        spread = _spread_features(amp_d, amp, season)
+        t_sd = np.maximum(spread @ np.array([coef[f"t_sd_{t}"] for t in SPREAD_TERMS]), 0.0)
+        t_anom = t_sd * z_t[None, :]
+        temp = (daily_mean[:, :, None] + t_anom[:, :, None]
+                + amp_d[:, :, None] * diurnal).reshape(n, HOURS)
+        temp = _stretch_tails(temp, cdb, hdb)
+        temp = _stretch_extremes(temp, cdb, hdb, *gaps)
+        daily = temp.reshape(n, 365, 24).mean(axis=2)
+        hdd_fit = np.maximum(hdd_fit - (np.maximum(18.0 - daily, 0).sum(axis=1) - hdd), 0.0)
+        cdd_fit = np.maximum(cdd_fit - (np.maximum(daily - 10.0, 0).sum(axis=1) - cdd), 0.0)
+        short = 8.0 * 365 - (hdd_fit + cdd_fit)
+        hdd_fit, cdd_fit = hdd_fit + np.maximum(short, 0) / 2, cdd_fit + np.maximum(short, 0) / 2
+    return temp, tm, amp, season, daily_mean, amp_d, spread
 
 
 def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moisture=None,
@@ -708,33 +809,22 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
     coef = load_dewpoint_model() if dewpoint_model is None else dewpoint_model
     diurnal = np.cos(2 * np.pi * (np.arange(24) - PEAK_HOUR) / 24.0)  # (hour of day,)
     z_t, z_d = _anomaly_sequences()
-    rho = float(np.clip(coef["td_correlation"], -1.0, 1.0))
-    hdd_fit, cdd_fit = hdd.copy(), cdd.copy()
-    for _ in range(3):
-        # the day-to-day anomalies and the tail stretch add degree days a pure sinusoid
-        # lacks; refit the sinusoid to the target less that excess (3 fixed-point passes)
-        tm, amp, season, daily_mean, amp_d = _annual_fields(cdb, hdb, hdd_fit, cdd_fit,
-                                                            latv, elev, lonv, coef)
-        spread = _spread_features(amp_d, amp, season)
-        t_sd = np.maximum(spread @ np.array([coef[f"t_sd_{t}"] for t in SPREAD_TERMS]), 0.0)
-        t_anom = t_sd * z_t[None, :]
-        temp = (daily_mean[:, :, None] + t_anom[:, :, None]
-                + amp_d[:, :, None] * diurnal).reshape(n, HOURS)
-        temp = _stretch_tails(temp, cdb, hdb)
-        temp = _stretch_extremes(temp, cdb, hdb, *_design_gaps(cdb, hdb, tm, amp, coef))
-        daily = temp.reshape(n, 365, 24).mean(axis=2)
-        hdd_fit = np.maximum(hdd_fit - (np.maximum(18.0 - daily, 0).sum(axis=1) - hdd), 0.0)
-        cdd_fit = np.maximum(cdd_fit - (np.maximum(daily - 10.0, 0).sum(axis=1) - cdd), 0.0)
-        short = 8.0 * 365 - (hdd_fit + cdd_fit)
-        hdd_fit, cdd_fit = hdd_fit + np.maximum(short, 0) / 2, cdd_fit + np.maximum(short, 0) / 2
+    temp, tm, amp, season, daily_mean, amp_d, spread = _temperature_year(
+        cdb, hdb, hdd, cdd, latv, elev, lonv, coef, z_t)
     d_sd = np.maximum(spread @ np.array([coef[f"d_sd_{t}"] for t in SPREAD_TERMS]), 0.0)
-    z_dew = rho * z_t + np.sqrt(1.0 - rho * rho) * z_d
+    b_rho = np.array([coef.get(f"td_corr_{t}", np.nan) for t in CORR_TERMS])
+    if np.isfinite(b_rho).all():
+        rho = np.clip(_corr_features(amp_d, amp, season, lonv) @ b_rho, -0.95, 0.95)
+    else:
+        rho = np.full((n, 365), float(np.clip(coef["td_correlation"], -0.95, 0.95)))
+    z_dew = rho * z_t[None, :] + np.sqrt(1.0 - rho * rho) * z_d[None, :]  # (site, day)
     g = float(coef.get("d_skew", 0.0))
     if g != 0.0:
         # skewed like the real anomalies (dry outbreaks): Cornish-Fisher second-order term
         z_dew = z_dew + g / 6.0 * (z_dew * z_dew - 1.0)
-        z_dew = (z_dew - z_dew.mean()) / z_dew.std()
-    d_anom = d_sd * z_dew[None, :]
+        z_dew = ((z_dew - z_dew.mean(axis=1, keepdims=True))
+                 / z_dew.std(axis=1, keepdims=True))
+    d_anom = d_sd * z_dew
 
     beta = np.array([coef[t] for t in DEWPOINT_TERMS[:-1]])
     # the model predicts ln(e / e_s(T_mean)), the log of the daily-mean relative humidity
@@ -762,7 +852,7 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
     beta_wb = np.array([coef.get(f"design_wb_{t}", np.nan) for t in WET_BULB_TERMS])
     if np.isfinite(beta_wb).all():
         # calibrate the hours around the 0.4 % wet bulb to the fitted design value
-        feats = _wet_bulb_features(np.quantile(wet, 1.0 - _EXTREME, axis=1), elev, lonv)
+        feats = _wet_bulb_features(np.quantile(wet, 1.0 - _EXTREME, axis=1), elev, lonv, cdb)
         dew = _stretch_wet_bulb(temp, dew, wet, pressure, feats @ beta_wb)
         pws = psy._pws(dew)
         w = psy.EPSILON * pws / (pressure[:, None] - pws)
@@ -785,12 +875,21 @@ def synthetic_year(cooling_design_db_c, heating_design_db_c, hdd18, cdd10, moist
         coords={"site": site_coord, "hour": np.arange(HOURS)}, attrs=attrs)
 
 
+def _unit(a):
+    """Rows of ``a`` less their mean, scaled to unit norm (dot products are correlations)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    return a / np.maximum(np.sqrt((a * a).sum(axis=1, keepdims=True)), 1e-12)
+
+
 def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=None, *,
                        rcond=None) -> dict:
     """Fit the synthetic year's models to real hourly weather (least squares).
 
     The diurnal half-amplitude of the dry bulb (:data:`DIURNAL_TERMS`) is fitted to the
-    real days' projection on the model's cosine, by month. The daily-mean dew point is
+    real days' projection on the model's cosine, by month; the seasonal shape
+    (:data:`SHAPE_TERMS`) to the real monthly means' departure from the degree-day
+    sinusoid; the correlation of the day-to-day dry-bulb and dew-point anomalies
+    (:data:`CORR_TERMS`) to each station-month's correlation. The daily-mean dew point is
     the synthetic daily-mean temperature less a depression linear in the day's diurnal
     half-amplitude and mean temperature, the station's annual
     mean and swing, its elevation and the season; the hourly dew point adds a diurnal
@@ -810,8 +909,9 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=No
         ``heating_design_99_db_c``, ``cooling_design_db_c`` (0.4 %) and
         ``cooling_design_1_db_c`` of each station (e.g. the EPW header attrs of
         :func:`read_epw`; NaN where absent). Fits the design-tail terms (:data:`TAIL_TERMS`:
-        distance from the 1 % to the 0.4 % point, linear in the excess over the annual
-        cycle); without it those terms are left out.
+        distance from the table's 1 % / 99 % dry bulb to the header's 0.4 % / 99.6 % one,
+        linear in the excess over the annual cycle and the annual swing); without it
+        those terms are left out.
 
     Returns
     -------
@@ -849,6 +949,12 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=No
     fd = _diurnal_features(cdb, hdb, tm0, amp0, elev, season0, lon)
     b_amp, *_ = np.linalg.lstsq(monthly(fd), monthly(amp_real), rcond=rcond)
     out = {f"amp_d_{t}": float(v) for t, v in zip(DIURNAL_TERMS, b_amp, strict=True)}
+    # seasonal shape: the real monthly means' departure from the degree-day sinusoid
+    theta0 = 2 * np.pi * (np.arange(365.0)[None, :] + 0.5 - peak[:, None]) / 365.0
+    shape_dev = t_hours.mean(axis=2) - (tm0[:, None] + amp0[:, None] * season0)
+    b_shape, *_ = np.linalg.lstsq(monthly(_shape_features(theta0, amp0, lon)),
+                                  monthly(shape_dev), rcond=rcond)
+    out.update(zip(SHAPE_TERMS, (float(b) for b in b_shape), strict=True))
     tm, amp, season, daily_mean, amp_d = _annual_fields(cdb, hdb, hdd, cdd, lat, elev, lon,
                                                         out)
     x = _dewpoint_features(daily_mean, amp_d, tm, amp, elev, season, lat, lon)
@@ -897,6 +1003,12 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=No
         b, *_ = np.linalg.lstsq(fsm, sd, rcond=rcond)
         out.update({f"{key}_{t}": float(v) for t, v in zip(SPREAD_TERMS, b, strict=True)})
     out["td_correlation"] = float(np.corrcoef(t_an.ravel(), d_an.ravel())[0, 1])
+    # the same correlation by station and month, regressed on the features
+    corr = np.stack([np.sum(_unit(t_an[:, month == m]) * _unit(d_an[:, month == m]), axis=1)
+                     for m in range(12)], axis=1).ravel()
+    b, *_ = np.linalg.lstsq(monthly(_corr_features(amp_d, amp, season, lon)), corr,
+                            rcond=rcond)
+    out.update({f"td_corr_{t}": float(v) for t, v in zip(CORR_TERMS, b, strict=True)})
     # skewness of the dew-point anomalies, each station-month standardised, pooled
     zs = []
     for m in range(12):
@@ -909,16 +1021,14 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=No
     if design_conditions is not None:
         dc = design_conditions
         for side, gap, excess in (
-                ("heat", dc["heating_design_99_db_c"] - dc["heating_design_db_c"],
-                 tm - amp - hdb),
-                ("cool", dc["cooling_design_db_c"] - dc["cooling_design_1_db_c"],
-                 cdb - tm - amp)):
+                ("heat", hdb - dc["heating_design_db_c"], tm - amp - hdb),
+                ("cool", dc["cooling_design_db_c"] - cdb, cdb - tm - amp)):
             gap = np.asarray(gap, dtype=float)
             ok = np.isfinite(gap)
             if ok.sum() < 3:
                 raise ValueError(f"design_conditions: {int(ok.sum())} stations with both "
                                  f"{side}ing design dry bulbs, need >= 3")
-            x = np.stack([np.ones(int(ok.sum())), excess[ok]], axis=1)
+            x = _tail_features(excess, amp)[ok]
             b, *_ = np.linalg.lstsq(x, gap[ok], rcond=rcond)
             out.update({f"tail_{side}_{t}": float(v) for t, v in zip(TAIL_TERMS, b, strict=True)})
         if "cooling_design_wb_c" in dc:
@@ -927,7 +1037,7 @@ def fit_dewpoint_model(table, real_dewpoint_c, real_temp_c, design_conditions=No
             year = synthetic_year(cdb, hdb, hdd, cdd, None, elev, lat, lon=lon,
                                   dewpoint_model=out)
             wb_syn = np.quantile(year["wet_bulb_c"].values, 1.0 - _EXTREME, axis=1)
-            x = _wet_bulb_features(wb_syn, elev, lon)[ok]
+            x = _wet_bulb_features(wb_syn, elev, lon, cdb)[ok]
             b, *_ = np.linalg.lstsq(x, wb_design[ok], rcond=rcond)
             out.update({f"design_wb_{t}": float(v)
                         for t, v in zip(WET_BULB_TERMS, b, strict=True)})

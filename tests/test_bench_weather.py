@@ -50,3 +50,26 @@ def test_synthetic_dry_bulbs_on_the_real_hours(bench):
     # the real dew point, capped at the new dry bulb
     np.testing.assert_array_equal(dew, np.minimum(real_dew, t))
     assert (dew < real_dew).any()
+
+
+def test_worst_seed_is_the_largest_of_each_figure(bench):
+    rows = [(0.003, 0.21, 1.38, 1.87), (0.004, 0.29, 1.20, 2.23), (0.002, 0.25, 1.45, 1.95)]
+    assert bench.worst_seed(rows) == (0.004, 0.29, 1.45, 2.23)
+    line = bench.seed_line(bench.worst_seed(rows))
+    # PUE and wet bulb inside their targets, WUE and dry bulb outside
+    assert line == ("PUE 0.0040 PASS; WUE 0.2900 FAIL; wb p90 1.4500 PASS; "
+                    "db p90 2.2300 FAIL")
+
+
+def test_resampled_wue_error_is_zero_when_every_day_of_a_month_is_alike(bench):
+    # every day of a month the same: any resampled year is the real year, error 0; with
+    # days that differ (a hot spell in one July week) resampling moves the WUE
+    params = catalog.read_cooling()
+    month = bench._MONTH[::24]
+    hour = np.cos(2 * np.pi * (np.arange(24) - 14) / 24.0)
+    dry = (12.0 + 12.0 * np.sin(np.pi * month / 11.0))[:, None] + 6.0 * hour
+    wet = dry - 6.0
+    assert bench.resampled_wue_error(params, dry.ravel(), wet.ravel(), 101325.0) == 0.0
+    hot = dry.copy()
+    hot[185:192] += 6.0
+    assert bench.resampled_wue_error(params, hot.ravel(), (hot - 6.0).ravel(), 101325.0) > 0.0
