@@ -25,7 +25,8 @@ sites set aside by LP reduced costs; and each figure against its target:
 * peak memory <= 2x the floor's.
 
 Synthetic inputs (dcplan.testing.synthetic): 4 chips, 3 coolings, 3 interconnect options,
-1,500 GPUs of target per candidate site in the last year, threads=1, seed 0. Wall seconds
+1,500 GPUs of target per candidate site in the last year, threads=1 (``--threads N``: the
+solve's threads, on which the sifting route also prices its sites), seed 0. Wall seconds
 depend on the machine's load; CPU seconds are printed beside them.
 """
 
@@ -143,7 +144,7 @@ def lp_solvers(sm, time_limit: float, runs=ALL_LP_RUNS) -> list[dict]:
 # ------------------------------------------------------------------------------- one size
 def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int, lp_solver: str,
         compare_lp: bool, solve: bool = True, pyomo_route: bool = True,
-        compact_lp: bool = False, compact: bool = False, route: str = "auto") -> dict:
+        compact_lp: bool = False, compact: bool = False, route: str = "auto", threads: int = 1) -> dict:
     from dcplan.optimize.highs import handoff
     from dcplan.optimize.model import build_model
     from dcplan.optimize.solve import optimise
@@ -190,14 +191,15 @@ def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int,
         return r
     c0 = time.process_time()
     t0 = time.perf_counter()
-    res = optimise(sm, ho, time_limit_s=time_limit, mip_rel_gap=gap, threads=1, seed=seed,
+    res = optimise(sm, ho, time_limit_s=time_limit, mip_rel_gap=gap, threads=threads, seed=seed,
                    lp_solver=lp_solver, route=route)
     r.update(solve_s=time.perf_counter() - t0, solve_cpu=time.process_time() - c0,
              phases=res["phases"], status=res["status"], gap=res.get("gap", float("nan")),
              objective=res.get("objective", float("nan")), bound=res.get("bound", ""),
              lp_solver=res["lp_solver"], sites_pruned=res["sites_pruned"],
              route=res.get("route", "full"), sites_kept=res.get("sites_kept", 0),
-             lp_rounds=res.get("lp_rounds", 0), lp_bound=res.get("lp_bound", float("nan")))
+             lp_rounds=res.get("lp_rounds", 0), lp_bound=res.get("lp_bound", float("nan")),
+             threads=threads)
     return r
 
 
@@ -243,7 +245,8 @@ def report(r: dict, gap: float) -> None:
     if r.get("route") == "sifting":
         print(f"  route: site sifting; LP by {r['lp_rounds']} rounds (bound {r['lp_bound']:,.1f} "
               f"MUSD), MIP over {r['sites_kept']} kept sites")
-    print(f"  solve {r['solve_s']:.1f} s (cpu {r['solve_cpu']:.1f}): LP ({r['lp_solver']}) "
+    print(f"  solve on {r.get('threads', 1)} thread(s) {r['solve_s']:.1f} s (cpu {r['solve_cpu']:.1f}): "
+          f"LP ({r['lp_solver']}) "
           f"{ph.get('lp', 0):.1f} s, restricted MIP {ph.get('restricted_mip', 0):.1f} s, "
           f"full MIP {ph.get('mip', 0):.1f} s; {r['sites_pruned']} sites set aside by LP reduced "
           f"costs; [{r['status']}, gap {r['gap']:.3%}, bound from {r['bound']}, objective "
@@ -272,6 +275,8 @@ def main() -> None:
     parser.add_argument("--lp-solver", default="auto")
     parser.add_argument("--lp-solvers", action="store_true", help="time every HiGHS LP solver")
     parser.add_argument("--route", default="auto", help="solve route: auto, full or sifting")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="solver threads (the sifting route prices sites on this many)")
     parser.add_argument("--compact-lp", action="store_true",
                         help="time the LP relaxation of the plain and the compact form (IPX, simplex)")
     parser.add_argument("--compact", action="store_true",
@@ -290,7 +295,7 @@ def main() -> None:
         r = run(*args.size, gap=args.gap, time_limit=args.time_limit, seed=args.seed,
                 lp_solver=args.lp_solver, compare_lp=args.lp_solvers, solve=not args.no_solve,
                 pyomo_route=not args.no_pyomo, compact_lp=args.compact_lp, compact=args.compact,
-                route=args.route)
+                route=args.route, threads=args.threads)
         print(json.dumps(r, default=float))
         return
     if args.size and len(args.size) != 2:
@@ -308,7 +313,7 @@ def main() -> None:
     for n_sites, n_years in sizes:
         cmd = [sys.executable, __file__, str(n_sites), str(n_years), "--child", "--gap", str(args.gap),
                "--time-limit", str(args.time_limit), "--seed", str(args.seed),
-               "--lp-solver", args.lp_solver, "--route", args.route]
+               "--lp-solver", args.lp_solver, "--route", args.route, "--threads", str(args.threads)]
         cmd += ["--lp-solvers"] if args.lp_solvers else []
         cmd += (["--no-solve"] if args.no_solve else []) + (["--no-pyomo"] if args.no_pyomo else [])
         cmd += (["--compact-lp"] if args.compact_lp else []) + (["--compact"] if args.compact else [])

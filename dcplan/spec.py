@@ -660,7 +660,9 @@ class Solver(Strict):
         600.0, description="wall-clock limit, e.g. '10 min'"
     )
     mip_rel_gap: Annotated[float, Field(gt=0, lt=1)] = 0.01
-    threads: Annotated[int, Field(ge=1, le=64)] = 1
+    threads: Annotated[int, Field(ge=1, le=64)] = Field(
+        1, description="CPU threads for HiGHS; the sifting route also prices its sites on "
+        "this many threads")
     seed: Annotated[int, Field(ge=0)] = 0
     route: Literal["auto", "full", "sifting"] = Field(
         "auto", description="how the MIP is solved: 'full' (HiGHS on the whole model), "

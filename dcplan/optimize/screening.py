@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
@@ -157,9 +158,47 @@ class Pricer:
 
     def __init__(self, blocks: SiteBlocks, threads: int = 1):
         self.b = blocks
-        self.threads = threads
+        self.threads = max(int(threads), 1)
         self._highs: dict[int, highspy.Highs] = {}
         self._coupling_T = sp.csr_array(blocks.A[blocks.coupling].T)  # (col, coupling row)
+        # with more than one thread the site LPs run one per thread, single-threaded each,
+        # on worker threads kept for the pricer's life (HiGHS sizes a scheduler per calling
+        # thread at its first run there; highspy lets go of the GIL while HiGHS runs)
+        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    def _run(self, h) -> None:
+        if self._pool is None:
+            safe_run(h)
+        else:  # on a worker thread: its own scheduler, never reset from here
+            h.run()
+
+    def close(self) -> None:
+        """Stop the worker threads (the site LPs are kept)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def map_sites(self, fn: Callable[[int], float], sites) -> np.ndarray:
+        """``fn(s)`` for every site in ``sites`` (same order), split over the worker threads
+        when there are several (the site LPs are built first, here)."""
+        sites = np.asarray(sites, dtype=np.int64)
+        self.prepare(sites)
+
+        def run(part) -> list[float]:
+            return [fn(int(s)) for s in part]
+
+        if self._pool is None:
+            return np.asarray(run(sites), dtype=float)
+        parts = [sites[i :: self.threads] for i in range(self.threads)]
+        out = np.empty(len(sites))
+        for i, values in enumerate(self._pool.map(run, parts)):
+            out[i :: self.threads] = values
+        return out
+
+    def price_all(self, sites, d: np.ndarray, *, forced: dict | None = None) -> np.ndarray:
+        """``z_s`` of every site in ``sites``; ``forced`` maps a site to its columns held at 1."""
+        forced = forced or {}
+        return self.map_sites(lambda s: self.price(s, d, forced=forced.get(s)), sites)
 
     def reduced_costs(self, y: np.ndarray) -> np.ndarray:
         """``c - A_c' y`` of every column for coupling-row duals ``y``."""
@@ -200,7 +239,10 @@ class Pricer:
                 ("simplex_strategy", 4),
             ):
                 h.setOptionValue(key, value)
-            set_threads(h, self.threads)
+            if self._pool is None:
+                set_threads(h, self.threads)
+            else:  # run on the worker threads only, one each
+                h.setOptionValue("threads", 1)
             h.passModel(
                 len(cols), len(rows), sub.nnz, 1, 1, 0.0,
                 np.zeros(len(cols)), b.col_lower[cols], b.col_upper[cols],
@@ -229,7 +271,7 @@ class Pricer:
             h.changeColsBounds(
                 len(where), where, np.ones(len(where)), b.col_upper[cols][where]
             )
-        safe_run(h)
+        self._run(h)
         h.setOptionValue("simplex_strategy", 0)
         ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         value = float(h.getInfo().objective_function_value) if ok else -np.inf
@@ -251,7 +293,7 @@ class Pricer:
         where = np.searchsorted(cols, active).astype(np.int32)
         h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), -np.ones(len(cols)))
         h.changeColsBounds(len(where), where, np.zeros(len(where)), np.zeros(len(where)))
-        h.run()
+        self._run(h)
         ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         value = float(h.getInfo().objective_function_value) if ok else -np.inf
         h.changeColsBounds(len(where), where, b.col_lower[cols][where], b.col_upper[cols][where])
@@ -450,6 +492,7 @@ def sift_lp(
             logger.warning(
                 "site sifting: the restricted LP ended %r; plain route used", restricted.status
             )
+            pricer.close()
             return None
         x, obj, y, artificial = out
         obj += b.cost_offset
@@ -457,9 +500,7 @@ def sift_lp(
         d = pricer.reduced_costs(y)
         prices[:] = 0.0
         left = np.nonzero(~working)[0]
-        pricer.prepare(left)
-        for s in left:
-            prices[s] = pricer.price(s, d)
+        prices[left] = pricer.price_all(left, d)
         tol = PRICE_TOL * max(abs(obj), 1.0)
         negative = left[prices[left] < -tol]
         if progress is not None:
@@ -481,13 +522,12 @@ def sift_lp(
         working[add] = True
         restricted.add_sites(add)
     if artificial > art_tol:
+        pricer.close()
         return None
     # the working set's own prices at the last duals complete L(y)
     d = pricer.reduced_costs(y)
     inside = np.nonzero(working)[0]
-    pricer.prepare(inside)
-    for s in inside:
-        prices[s] = pricer.price(s, d)
+    prices[inside] = pricer.price_all(inside, d)
     bound = lagrangian_constant(b, y) + float(prices.sum())
     return SiftedLP(
         x=x,
@@ -632,13 +672,14 @@ def site_bounds(lp: SiftedLP, active: np.ndarray) -> np.ndarray:
     d = pricer.reduced_costs(lp.y)
     total = lagrangian_constant(b, lp.y) + float(lp.prices.sum())
     out = np.full(b.n_site, -np.inf)
-    pricer.prepare(range(b.n_site))
-    for s in range(b.n_site):
+
+    def empty_when_closed(s: int) -> float:
         cols = active[s][active[s] >= 0]
-        if not len(cols) or not pricer.closed_is_empty(s, cols):
-            continue
-        opened = pricer.price(s, d, forced=cols[-1:])
-        out[s] = total - lp.prices[s] + opened
+        return float(len(cols) > 0 and pricer.closed_is_empty(s, cols))
+
+    sites = np.nonzero(pricer.map_sites(empty_when_closed, range(b.n_site)) > 0)[0]
+    forced = {int(s): active[s][active[s] >= 0][-1:] for s in sites}
+    out[sites] = total - lp.prices[sites] + pricer.price_all(sites, d, forced=forced)
     return out
 
 
@@ -674,23 +715,19 @@ def solve_by_sifting(
     lp = sift_lp(blocks, threads=threads, time_limit_s=0.5 * limit, progress=say)
     if lp is None:
         return None
-    t_bounds = time.perf_counter()
-    bound_of = site_bounds(lp, active)
-    say(
-        f"LP bound {lp.bound:,.1f} MUSD in {lp.rounds} rounds; site bounds priced in "
-        f"{time.perf_counter() - t_bounds:.1f} s"
-    )
+    try:
+        return _mip_rounds(blocks, active, lp, ic_active, started, limit, mip_rel_gap, threads, seed, say)
+    finally:
+        lp.pricer.close()
+
+
+def _mip_rounds(blocks, active, lp, ic_active, started, limit, mip_rel_gap, threads, seed, say):
+    """The plans and bounds of :func:`solve_by_sifting` after its LP."""
+    say(f"LP bound {lp.bound:,.1f} MUSD in {lp.rounds} rounds")
     lp_seconds = time.perf_counter() - started
     n = blocks.n_site
     opens = lp.x[active[:, -1]] if (active[:, -1] >= 0).all() else np.zeros(n)
-    n_keep = min(n, int(np.ceil(opens.sum() - 1e-9)) * 3 + 3)
-    order = np.lexsort((bound_of, -np.round(opens, 9)))
-    keep = np.zeros(n, dtype=bool)
-    keep[order[:n_keep]] = True
-    keep |= ~np.isfinite(bound_of)  # sites no bound covers are never left out
-    keep |= opens > 1e-6  # the first plan's sites
     best_x, best_obj, kept_bound = None, np.inf, -np.inf
-    bound_keep = keep.copy()
     target = lp.bound / (1.0 - mip_rel_gap) if lp.bound > 0 else -np.inf
 
     def mip(sites, share: float, **restriction):
@@ -717,11 +754,30 @@ def solve_by_sifting(
         if x0 is not None:
             best_x, best_obj = x0, obj0
             say(f"plan from the LP's rounded site decisions: {best_obj:,.1f} MUSD")
-        binary = blocks.integrality & (blocks.col_upper <= 1.0)
-        x1, obj1, _ = mip(support, 0.8, closed=binary & (lp.x <= 1e-6), start=best_x)
-        if x1 is not None and obj1 < best_obj:
-            best_x, best_obj = x1, obj1
-            say(f"plan from the LP's {int(support.sum())} sites: {best_obj:,.1f} MUSD")
+        # the binaries the rounded plan sets stay free, so its plan is a valid start (HiGHS
+        # drops a start that breaks a bound, and then often finds no plan at all)
+        closed = blocks.integrality & (blocks.col_upper <= 1.0) & (lp.x <= 1e-6)
+        if best_x is not None:
+            closed &= best_x <= 0.5
+        if best_x is None or best_obj > target:
+            x1, obj1, _ = mip(support, 0.8, closed=closed, start=best_x)
+            if x1 is not None and obj1 < best_obj:
+                best_x, best_obj = x1, obj1
+                say(f"plan from the LP's {int(support.sum())} sites: {best_obj:,.1f} MUSD")
+    # the bounds by site are needed only once the LP bound alone does not prove the plan
+    bound_of = np.full(n, -np.inf)
+    keep = support.copy()
+    if best_x is None or best_obj > target:
+        t_bounds = time.perf_counter()
+        bound_of = site_bounds(lp, active)
+        say(f"site bounds priced in {time.perf_counter() - t_bounds:.1f} s")
+        n_keep = min(n, int(np.ceil(opens.sum() - 1e-9)) * 3 + 3)
+        order = np.lexsort((bound_of, -np.round(opens, 9)))
+        keep[:] = False
+        keep[order[:n_keep]] = True
+        keep |= ~np.isfinite(bound_of)  # sites no bound covers are never left out
+        keep |= opens > 1e-6  # the first plans' sites
+    bound_keep = keep.copy()
     rounds = 0
     status = "no_solution"
     while True:
