@@ -199,6 +199,7 @@ def run(n_sites: int, n_years: int, *, gap: float, time_limit: float, seed: int,
              lp_solver=res["lp_solver"], sites_pruned=res["sites_pruned"],
              route=res.get("route", "full"), sites_kept=res.get("sites_kept", 0),
              lp_rounds=res.get("lp_rounds", 0), lp_bound=res.get("lp_bound", float("nan")),
+             lagrangian_bound=res.get("lagrangian_bound", float("nan")),
              threads=threads)
     return r
 
@@ -244,7 +245,8 @@ def report(r: dict, gap: float) -> None:
     ph = r["phases"]
     if r.get("route") == "sifting":
         print(f"  route: site sifting; LP by {r['lp_rounds']} rounds (bound {r['lp_bound']:,.1f} "
-              f"MUSD), MIP over {r['sites_kept']} kept sites")
+              f"MUSD; with the sites' integers {r.get('lagrangian_bound', float('nan')):,.1f}), "
+              f"MIP over {r['sites_kept']} kept sites")
     print(f"  solve on {r.get('threads', 1)} thread(s) {r['solve_s']:.1f} s (cpu {r['solve_cpu']:.1f}): "
           f"LP ({r['lp_solver']}) "
           f"{ph.get('lp', 0):.1f} s, restricted MIP {ph.get('restricted_mip', 0):.1f} s, "
