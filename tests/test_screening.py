@@ -145,13 +145,18 @@ def test_auto_route_sifts_only_large_models():
         choose_route(10, "dantzig")
 
 
-def test_sifting_route_on_the_compact_form_has_the_plain_optimum():
+@pytest.mark.parametrize(
+    ("size", "seed", "options"),
+    [((6, 5), 2, {"compact": True}), ((8, 6), 4, {"threads": 2})],
+    ids=["compact form", "two threads"],
+)
+def test_sifting_route_variant_has_the_plain_optimum(size, seed, options):
     from dcplan.optimize import solve
 
-    ds = make_inputs(6, 5, seed=2)
+    ds = make_inputs(*size, seed=seed)
     plain = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="full")
-    sifted = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="sifting", compact=True,
-                   time_limit_s=120.0)
+    sifted = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="sifting",
+                   time_limit_s=120.0, **options)
     assert sifted.dataset.attrs["solve_route"] == "sifting"
     assert sifted.objective_usd >= plain.objective_usd * (1 - 1e-6)
     assert float(sifted.dataset.attrs["dual_bound_usd"]) <= plain.objective_usd * (1 + 1e-6)
@@ -184,21 +189,6 @@ def test_sites_priced_on_two_threads_give_the_serial_prices_and_bounds():
             two.pricer.close()
         compared += 1
     assert compared >= 3
-
-
-def test_sifting_route_on_two_threads_has_the_plain_optimum():
-    from dcplan.optimize import solve
-
-    ds = make_inputs(8, 6, seed=4)
-    plain = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="full")
-    sifted = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="sifting", threads=2,
-                   time_limit_s=120.0)
-    assert sifted.dataset.attrs["solve_route"] == "sifting"
-    assert sifted.objective_usd >= plain.objective_usd * (1 - 1e-6)
-    assert float(sifted.dataset.attrs["dual_bound_usd"]) <= plain.objective_usd * (1 + 1e-6)
-    if sifted.status == "optimal":
-        assert sifted.objective_usd == pytest.approx(plain.objective_usd, rel=2e-6)
-    assert sifted.audit().ok
 
 
 @settings(max_examples=40, **SETTINGS)
