@@ -328,10 +328,23 @@ def run(
         typer.Option("--set", help="field.path=value, e.g. limits.block_mw=40 (repeatable)"),
     ] = None,
     overwrite: OverwriteOpt = False,
+    workers: Annotated[int | None, typer.Option(
+        help="solve the sifting route's per-site problems on a local Dask cluster of this many "
+             "worker processes")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="solve the sifting route's per-site problems on the workers of a running Dask "
+             "scheduler, tcp://HOST:PORT")] = None,
 ) -> None:
-    """Solve a study and write plan.nc, sites.gpkg, summary.json and a report."""
+    """Solve a study and write plan.nc, sites.gpkg, summary.json and a report.
+
+    A national study (the sifting route, solver.route) solves one small problem per site many
+    times; with --workers or --scheduler those run on Dask workers, each holding its share of
+    the sites, instead of on solver.threads threads of this process.
+    """
     from dcplan import run as run_module
     from dcplan.atomic import check_output_dir
+    from dcplan.distributed import check_address
+    from dcplan.errors import ClusterError, Problem
     from dcplan.spec import load_study
     from dcplan.sweep import parse_set, with_overrides
 
@@ -343,6 +356,13 @@ def run(
             options["time_limit_s"] = seconds
         if _check_gap(gap) is not None:
             options["mip_rel_gap"] = gap
+        if scheduler is not None:
+            check_address(scheduler)
+            if workers is not None:
+                raise SpecError([Problem("--workers", "a worker count was given with --scheduler",
+                                         "leave out --workers: the scheduler's workers are used")])
+        if workers is not None and workers < 1:
+            raise SpecError([Problem("--workers", f"{workers} worker processes", "give 1 or more")])
         parsed = with_overrides(load_study(study), parse_set(overrides or []))
         out_dir = out or Path("runs") / _slug(parsed.name)
         check_output_dir(out_dir, overwrite=overwrite, protect=run_module.study_paths(parsed))
@@ -351,12 +371,13 @@ def run(
 
     report_failure = None
     try:
-        with _interruptible("the run"), _phases(quiet or as_json) as progress:
+        with _interruptible("the run"), _phases(quiet or as_json) as progress, \
+                _pricing_cluster(workers, scheduler) as client:
             plan = run_module.run_study(parsed, out=out_dir, report=report, progress=progress,
-                                        overwrite=overwrite, **options)
+                                        overwrite=overwrite, client=client, **options)
     except ReportError as exc:
         plan, report_failure = exc.plan, exc
-    except (SpecError, DataError, OutputError) as exc:
+    except (SpecError, DataError, OutputError, ClusterError) as exc:
         raise _fail_input(exc) from None
     except OSError as exc:
         err_console.print(f"[bold red]error:[/] cannot write {_safe(out_dir)}: {_safe(exc)}")
@@ -389,6 +410,18 @@ def run(
                           f"complete in {_safe(out_dir)}; fix the cause and rebuild the report "
                           f"with `dcplan report {_safe(out_dir)}`")
         raise typer.Exit(EXIT_REPORT)
+
+
+@contextmanager
+def _pricing_cluster(workers: int | None, scheduler: str | None):
+    """The Dask Client of ``dcplan run --workers/--scheduler`` (None without either)."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    from dcplan.distributed import cluster
+
+    with cluster(workers=workers, scheduler=scheduler) as client:
+        yield client
 
 
 def _slug(name: str) -> str:

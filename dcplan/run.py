@@ -30,6 +30,7 @@ def run_study(
     mip_rel_gap: float | None = None,
     threads: int | None = None,
     overwrite: bool = False,
+    client=None,
 ):
     """Build the inputs of ``study``, solve it, audit the plan and (optionally) write it.
 
@@ -50,6 +51,8 @@ def run_study(
         Override the study's solver options.
     overwrite : bool
         Replace ``out`` even if it is a folder dcplan did not write.
+    client : dask.distributed.Client, optional
+        Workers for the sifting route's per-site problems (see :func:`dcplan.solve`).
 
     Returns
     -------
@@ -71,10 +74,10 @@ def run_study(
     """
     progress = progress or _noop
     if out is None:
-        return _solve(study, progress, time_limit_s, mip_rel_gap, threads)
+        return _solve(study, progress, time_limit_s, mip_rel_gap, threads, client)
     report_error = None
     with atomic_dir(out, overwrite=overwrite, protect=study_paths(study), kind="run") as tmp:
-        plan = _solve(study, progress, time_limit_s, mip_rel_gap, threads)
+        plan = _solve(study, progress, time_limit_s, mip_rel_gap, threads, client)
         progress("write", {"phase": "write", "detail": str(out)})
         plan.to_dir(tmp)
         if report:
@@ -98,7 +101,7 @@ def run_study(
     return plan
 
 
-def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
+def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads, client=None):
     from dcplan.inputs import build_inputs
     from dcplan.optimize import solve
 
@@ -121,6 +124,7 @@ def _solve(study: Study, progress, time_limit_s, mip_rel_gap, threads):
         progress=progress,
         study_yaml=study.to_yaml(),
         route=options.route,
+        client=client,
     )
     if study.fleet_levers.value_of_delay.shifts_yr:
         from dcplan.optimize.levers_delay import delay_curve

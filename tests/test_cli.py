@@ -185,3 +185,26 @@ def test_data_list_names_tables_and_studies():
     result = runner.invoke(app, ["data", "list"])
     assert result.exit_code == 0
     assert "chips.csv" in result.output and "model  training_campus" in result.output
+
+
+def test_run_rejects_a_bad_worker_count_or_both_cluster_options(study_file, tmp_path):
+    result = runner.invoke(app, ["run", str(study_file), "--workers", "0", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 1 and "--workers" in result.output and "give 1 or more" in result.output
+    result = runner.invoke(app, ["run", str(study_file), "--workers", "2", "--scheduler",
+                                 "tcp://127.0.0.1:8786", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 1 and "leave out --workers" in result.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_run_prices_the_sites_on_a_local_dask_cluster(study_file, tmp_path):
+    """`--workers 1` with the sifting route: the run's per-site problems go to a LocalCluster
+    and the plan is the one solved here (same objective, audit passed)."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    base = ["run", str(study_file), "-q", "--no-report", "--set", "solver.route=sifting",
+            "--gap", "1e-6"]
+    assert runner.invoke(app, [*base, "--out", str(here)]).exit_code == 0
+    result = runner.invoke(app, [*base, "--out", str(there), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    a = json.loads((here / "summary.json").read_text())
+    b = json.loads((there / "summary.json").read_text())
+    assert b["audit"]["ok"] and b["objective_usd"] == pytest.approx(a["objective_usd"], rel=1e-6)

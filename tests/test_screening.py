@@ -236,3 +236,59 @@ def test_bound_with_the_sites_integers_is_raised_and_valid_on_coarse_blocks():
         assert lower <= best + 1e-6 * max(abs(best), 1.0), seed
         raised += lower > lp.bound + 1e-6 * max(abs(best), 1.0)
     assert checked >= 6 and raised >= 1, (checked, raised)
+
+
+# ------------------------------------------------------------- site problems on Dask workers
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of 2 single-threaded worker processes on loopback (dcplan.distributed)."""
+    from dcplan.distributed import cluster
+
+    with cluster(workers=2, host="127.0.0.1") as client:
+        client.wait_for_workers(2, timeout=120)
+        yield client
+
+
+def test_sites_priced_on_dask_workers_give_the_serial_prices_and_bounds(client):
+    """Each worker's actor prices its share of the sites; site by site the prices, the site
+    bounds and the integer prices are the serial ones, and both workers get sites."""
+    compared = 0
+    for seed in range(4):
+        sm = build_model(make_inputs(14, 6, seed=seed, block_mw=250.0))
+        blocks = sc.site_blocks(sm)
+        active = sm.variables["site_active"].pos[:, 0, 0, 0, :]
+        one = sc.sift_lp(blocks, batch=3, threads=1)
+        far = sc.sift_lp(blocks, batch=3, client=client)
+        if one is None:
+            assert far is None
+            continue
+        try:
+            assert far is not None and far.rounds == one.rounds
+            assert len(far.pricer._actors) == 2
+            assert len(set(far.pricer._owner.tolist())) == 2
+            assert far.bound == pytest.approx(one.bound, rel=1e-9, abs=1e-9)
+            np.testing.assert_allclose(far.prices, one.prices, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(
+                sc.site_bounds(far, active), sc.site_bounds(one, active), rtol=1e-9, atol=1e-9
+            )
+            np.testing.assert_allclose(
+                sc.integer_site_prices(far, time_limit_s=30.0),
+                sc.integer_site_prices(one, time_limit_s=30.0), rtol=1e-7, atol=1e-7,
+            )
+        finally:
+            one.pricer.close()
+            far.pricer.close()
+        compared += 1
+    assert compared >= 2
+
+
+def test_sifting_route_on_dask_workers_has_the_plain_optimum(client):
+    from dcplan.optimize import solve
+
+    ds = make_inputs(8, 6, seed=4)
+    plain = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="full")
+    far = solve(ds, mip_rel_gap=1e-6, shadow_prices=False, route="sifting", time_limit_s=120.0,
+                client=client)
+    assert far.dataset.attrs["solve_route"] == "sifting"
+    assert far.objective_usd == pytest.approx(plain.objective_usd, rel=2e-6)
+    assert far.audit().ok

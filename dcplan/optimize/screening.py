@@ -26,14 +26,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from dcplan.optimize.highs_quiet import fd1_to_log, new_highs, safe_run, set_threads
+from dcplan.optimize.highs_quiet import new_highs, safe_run, set_threads
+from dcplan.optimize.pricing import Pricer
 
 logger = logging.getLogger(__name__)
 
@@ -146,158 +146,6 @@ def site_blocks(sm) -> SiteBlocks:
         col_ptr=col_cuts,
         local_row=local_row,
     )
-
-
-# -------------------------------------------------------------------------------- pricing
-class Pricer:
-    """One small LP per site: ``z_s(y) = min (c_s - A_s'y) x_s`` over the site's own rows.
-
-    Each site's HiGHS instance is built on first use and kept, so a later round re-solves
-    from the previous basis after a change of costs only.
-    """
-
-    def __init__(self, blocks: SiteBlocks, threads: int = 1):
-        self.b = blocks
-        self.threads = max(int(threads), 1)
-        self._highs: dict[int, highspy.Highs] = {}
-        self._coupling_T = sp.csr_array(blocks.A[blocks.coupling].T)  # (col, coupling row)
-        # with more than one thread the site LPs run one per thread, single-threaded each,
-        # on worker threads kept for the pricer's life (HiGHS sizes a scheduler per calling
-        # thread at its first run there; highspy lets go of the GIL while HiGHS runs)
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
-
-    def _run(self, h) -> None:
-        if self._pool is None:
-            safe_run(h)
-        else:  # on a worker thread: its own scheduler, never reset from here
-            h.run()
-
-    def close(self) -> None:
-        """Stop the worker threads (the site LPs are kept)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-    def map_sites(self, fn: Callable[[int], float], sites) -> np.ndarray:
-        """``fn(s)`` for every site in ``sites`` (same order), split over the worker threads
-        when there are several (the site LPs are built first, here)."""
-        sites = np.asarray(sites, dtype=np.int64)
-        self.prepare(sites)
-
-        def run(part) -> list[float]:
-            return [fn(int(s)) for s in part]
-
-        if self._pool is None:
-            return np.asarray(run(sites), dtype=float)
-        parts = [sites[i :: self.threads] for i in range(self.threads)]
-        out = np.empty(len(sites))
-        for i, values in enumerate(self._pool.map(run, parts)):
-            out[i :: self.threads] = values
-        return out
-
-    def price_all(self, sites, d: np.ndarray, *, forced: dict | None = None) -> np.ndarray:
-        """``z_s`` of every site in ``sites``; ``forced`` maps a site to its columns held at 1."""
-        forced = forced or {}
-        return self.map_sites(lambda s: self.price(s, d, forced=forced.get(s)), sites)
-
-    def reduced_costs(self, y: np.ndarray) -> np.ndarray:
-        """``c - A_c' y`` of every column for coupling-row duals ``y``."""
-        return self.b.cost - self._coupling_T @ y
-
-    def _site_matrix(self, s: int) -> sp.csc_array:
-        """Site s's own rows x its columns, cut from the site-ordered copy of A."""
-        b = self.b
-        a, z = b.col_ptr[s], b.col_ptr[s + 1]
-        lo, hi = b.A_site.indptr[a], b.A_site.indptr[z]
-        local = b.local_row[b.A_site.indices[lo:hi]]
-        keep = local >= 0
-        kept = np.concatenate([[0], np.cumsum(keep)])
-        indptr = kept[b.A_site.indptr[a : z + 1] - lo]
-        return sp.csc_array(
-            (b.A_site.data[lo:hi][keep], local[keep], indptr), shape=(len(b.site_rows[s]), z - a)
-        )
-
-    def prepare(self, sites) -> None:
-        """Build the LPs of ``sites`` not built yet (one banner redirect for all of them)."""
-        todo = [s for s in sites if s not in self._highs and len(self.b.site_cols[s])]
-        if not todo:
-            return
-        b = self.b
-        with fd1_to_log():
-            made = [highspy._core._Highs() for _ in todo]  # no Python callback wrappers
-        for s, h in zip(todo, made, strict=True):
-            cols, rows = b.site_cols[s], b.site_rows[s]
-            sub = self._site_matrix(s)
-            for key, value in (
-                ("output_flag", False),
-                ("log_to_console", False),
-                # measured on 100 sites x 20 years: presolve costs more than it saves on a
-                # site's ~550 columns; the first solve (all-slack basis) is fastest by primal
-                # simplex, the re-solves after a change of costs by HiGHS's own choice from
-                # the previous basis (CPU per site: 2-3 ms cold, about 1.8 ms warm)
-                ("presolve", "off"),
-                ("simplex_strategy", 4),
-            ):
-                h.setOptionValue(key, value)
-            if self._pool is None:
-                set_threads(h, self.threads)
-            else:  # run on the worker threads only, one each
-                h.setOptionValue("threads", 1)
-            h.passModel(
-                len(cols), len(rows), sub.nnz, 1, 1, 0.0,
-                np.zeros(len(cols)), b.col_lower[cols], b.col_upper[cols],
-                b.row_lower[rows], b.row_upper[rows],
-                sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32),
-                sub.data.astype(float), np.zeros(len(cols), dtype=np.int32),
-            )
-            self._highs[s] = h
-
-    def price(self, s: int, d: np.ndarray, *, forced: np.ndarray | None = None) -> float:
-        """``z_s`` for the reduced costs ``d`` (all columns); -inf when HiGHS finds none.
-
-        ``forced`` (columns of site s, positions in the whole model) are given a lower bound
-        of 1 for this solve: the price of plans that open the site.
-        """
-        b = self.b
-        cols = b.site_cols[s]
-        if not len(cols):
-            return 0.0
-        self.prepare([s])
-        h = self._highs[s]
-        h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), d[cols])
-        where = None
-        if forced is not None and len(forced):
-            where = np.searchsorted(cols, forced).astype(np.int32)
-            h.changeColsBounds(
-                len(where), where, np.ones(len(where)), b.col_upper[cols][where]
-            )
-        self._run(h)
-        h.setOptionValue("simplex_strategy", 0)
-        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        value = float(h.getInfo().objective_function_value) if ok else -np.inf
-        if where is not None:
-            h.changeColsBounds(len(where), where, b.col_lower[cols][where], b.col_upper[cols][where])
-        return value
-
-
-    def closed_is_empty(self, s: int, active: np.ndarray) -> bool:
-        """Does closing site s (its ``site_active`` columns ``active`` at 0) force every other
-        column of the site to 0? Checked, not assumed: the LP ``max sum x_s`` over the site's
-        own rows with the site closed must be 0 (every site column has a lower bound of 0)."""
-        b = self.b
-        cols = b.site_cols[s]
-        if not len(cols) or (b.col_lower[cols] < 0).any():
-            return False
-        self.prepare([s])
-        h = self._highs[s]
-        where = np.searchsorted(cols, active).astype(np.int32)
-        h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), -np.ones(len(cols)))
-        h.changeColsBounds(len(where), where, np.zeros(len(where)), np.zeros(len(where)))
-        self._run(h)
-        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        value = float(h.getInfo().objective_function_value) if ok else -np.inf
-        h.changeColsBounds(len(where), where, b.col_lower[cols][where], b.col_upper[cols][where])
-        return value >= -1e-9
 
 
 # -------------------------------------------------------------------------- sifting the LP
@@ -441,6 +289,7 @@ def sift_lp(
     blocks: SiteBlocks,
     *,
     threads: int = 1,
+    client=None,
     batch: int | None = None,
     max_rounds: int = 200,
     time_limit_s: float | None = None,
@@ -467,7 +316,7 @@ def sift_lp(
     penalty = 10.0 * max(scale, 1.0)
     max_penalty = 1e8 * max(scale, 1.0)
     restricted = _Restricted(b, penalty, threads)
-    pricer = Pricer(b, threads)
+    pricer = Pricer(b, threads, client)
     # artificial use that counts as none: relative to the coupling rows' own bounds (never to
     # the objective, which the penalty inflates)
     ends = np.concatenate([b.row_lower[b.coupling], b.row_upper[b.coupling]])
@@ -676,11 +525,8 @@ def site_bounds(lp: SiftedLP, active: np.ndarray, prices: np.ndarray | None = No
     total = lagrangian_constant(b, lp.y) + float(prices.sum())
     out = np.full(b.n_site, -np.inf)
 
-    def empty_when_closed(s: int) -> float:
-        cols = active[s][active[s] >= 0]
-        return float(len(cols) > 0 and pricer.closed_is_empty(s, cols))
-
-    sites = np.nonzero(pricer.map_sites(empty_when_closed, range(b.n_site)) > 0)[0]
+    has_active = np.nonzero((active >= 0).any(axis=1))[0]
+    sites = has_active[pricer.closed_empty_all(has_active, active)]
     forced = {int(s): active[s][active[s] >= 0][-1:] for s in sites}
     out[sites] = total - prices[sites] + pricer.price_all(sites, d, forced=forced)
     return out
@@ -706,36 +552,7 @@ def integer_site_prices(lp: SiftedLP, *, time_limit_s: float, tol: float = 1e-7)
     if not len(sites):
         return out
     d = pricer.reduced_costs(lp.y)
-    with fd1_to_log():
-        made = {int(s): highspy._core._Highs() for s in sites}
-    deadline = time.perf_counter() + max(float(time_limit_s), 0.0)
-    each = max(float(time_limit_s), 0.0) / len(sites) * pricer.threads
-
-    def bound(s: int) -> float:
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            return float(lp.prices[s])
-        cols, rows = b.site_cols[s], b.site_rows[s]
-        sub = pricer._site_matrix(s)
-        h = made[s]
-        for key, value in (("output_flag", False), ("log_to_console", False), ("threads", 1),
-                           ("mip_rel_gap", 1e-6), ("time_limit", min(left, max(each, 0.5)))):
-            h.setOptionValue(key, value)
-        h.passModel(
-            len(cols), len(rows), sub.nnz, 1, 1, 0.0,
-            d[cols], b.col_lower[cols], b.col_upper[cols], b.row_lower[rows], b.row_upper[rows],
-            sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32),
-            sub.data.astype(float), b.integrality[cols].astype(np.int32),
-        )
-        if pricer.threads > 1:
-            h.run()  # a worker thread's own scheduler
-        else:
-            safe_run(h)
-        value = float(h.getInfo().mip_dual_bound)
-        made[s] = None  # free it
-        return max(value, float(lp.prices[s])) if np.isfinite(value) else float(lp.prices[s])
-
-    out[sites] = pricer.map_sites(bound, sites)
+    out[sites] = pricer.integer_prices(sites, d, lp.prices, max(float(time_limit_s), 0.0))
     return out
 
 
@@ -753,6 +570,7 @@ def solve_by_sifting(
     mip_rel_gap: float,
     threads: int = 1,
     seed: int = 0,
+    client=None,
     progress: Callable[[str], None] | None = None,
 ) -> dict | None:
     """LP by site sifting, then the MIP over a growing set of kept sites, with a proven gap.
@@ -768,7 +586,7 @@ def solve_by_sifting(
     started = time.perf_counter()
     limit = float(time_limit_s) if time_limit_s else np.inf
     say = progress or (lambda message: None)
-    lp = sift_lp(blocks, threads=threads, time_limit_s=0.5 * limit, progress=say)
+    lp = sift_lp(blocks, threads=threads, client=client, time_limit_s=0.5 * limit, progress=say)
     if lp is None:
         return None
     try:

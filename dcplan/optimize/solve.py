@@ -341,12 +341,16 @@ def optimise(
     lp_solver: str = "auto",
     prune: bool = True,
     route: str = "auto",
+    client=None,
 ) -> dict:
     """Solve the built and handed-off model: screening LP, MIP start, pruning, MIP.
 
     With ``route`` "sifting" (or "auto" on a large model, :func:`choose_route`) the model
     is solved by :func:`dcplan.optimize.screening.solve_by_sifting` instead; the plain
     route is the fallback when its LP cannot be sifted.
+
+    ``client`` (a ``dask.distributed.Client``) runs the sifting route's per-site problems on
+    its workers (:mod:`dcplan.optimize.pricing`).
 
     Returns the result of :func:`run_highs` (or of the LP-bound certificate) with
     ``"bound"`` (where the dual bound comes from), ``"phases"`` (seconds of the LP, the
@@ -356,7 +360,7 @@ def optimise(
     if choose_route(sm.n_col, route) == "sifting" and sm.integrality.any():
         sifted = _solve_by_sifting(
             sm, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed,
-            report=report,
+            client=client, report=report,
         )
         if sifted is not None:
             return sifted
@@ -451,7 +455,7 @@ def optimise(
     return result
 
 
-def _solve_by_sifting(sm, *, time_limit_s, mip_rel_gap, threads, seed, report) -> dict | None:
+def _solve_by_sifting(sm, *, time_limit_s, mip_rel_gap, threads, seed, report, client=None) -> dict | None:
     """The sifting route's result dict (as :func:`optimise`'s), or None if its LP failed."""
     report("screen", {"phase": "screen", "detail": "site sifting: the LP over a working set"})
     active = sm.variables["site_active"].pos[:, 0, 0, 0, :]
@@ -463,6 +467,7 @@ def _solve_by_sifting(sm, *, time_limit_s, mip_rel_gap, threads, seed, report) -
         mip_rel_gap=mip_rel_gap,
         threads=threads,
         seed=seed,
+        client=client,
         progress=lambda message: report("screen", {"phase": "screen", "detail": message}),
     )
     if result is None:
@@ -493,6 +498,7 @@ def solve(
     route: str = "auto",
     pyomo_handoff: bool = False,
     compact: bool = False,
+    client=None,
 ):
     """Solve the siting and build-out study ``inputs`` and return the audited Plan.
 
@@ -540,6 +546,11 @@ def solve(
     compact : bool
         Solve the compact formulation (GPUs online as window sums of their vintages,
         :mod:`dcplan.optimize.compact`): the same optimum, fewer rows and columns.
+    client : dask.distributed.Client, optional
+        Where the sifting route solves its per-site problems (pricing, site bounds, the
+        sites' integer prices): one actor per worker of the client's cluster
+        (:mod:`dcplan.optimize.pricing`), for a study that outgrows one machine. Default:
+        this process, on ``threads`` threads. The other routes do not use it.
 
     Returns
     -------
@@ -596,6 +607,7 @@ def solve(
         lp_solver=lp_solver,
         prune=prune,
         route=route,
+        client=client,
     )
     screening = result["phases"].get("lp", 0.0) + result["phases"].get("restricted_mip", 0.0)
     logger.info("HiGHS %s in %.2f s", result["model_status"], result["seconds"])
