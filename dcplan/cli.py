@@ -418,9 +418,10 @@ def _pricing_cluster(workers: int | None, scheduler: str | None):
     if workers is None and scheduler is None:
         yield None
         return
-    from dcplan.distributed import cluster
+    from dcplan.distributed import check_workers, cluster
 
     with cluster(workers=workers, scheduler=scheduler) as client:
+        check_workers(client, scheduler)  # before the inputs and the model, not at the first pricing
         yield client
 
 

@@ -144,6 +144,25 @@ def worker_versions(client: Any) -> dict[str, str]:
     return client.run(_dcplan_version)
 
 
+def check_workers(client: Any, address: str | None = None) -> int:
+    """Raise :class:`ClusterError` unless ``client`` has workers that run this dcplan.
+
+    Returns the number of workers. ``address`` names the scheduler in the message.
+    """
+    from dcplan import __version__
+
+    where = f"the scheduler at {address}" if address else "the Dask cluster"
+    versions = worker_versions(client)
+    if not versions:
+        raise ClusterError(f"{where} has no workers; start some with "
+                           f"`dask worker {address or 'tcp://HOST:PORT'}`")
+    other = {w: v for w, v in versions.items() if v != __version__}
+    if other:
+        raise ClusterError(f"workers {sorted(other)[:5]} run dcplan {sorted(set(other.values()))}, this "
+                           f"process dcplan {__version__}; install the same version on every worker")
+    return len(versions)
+
+
 def _dcplan_version() -> str:
     try:
         from dcplan import __version__
@@ -152,4 +171,5 @@ def _dcplan_version() -> str:
     return __version__
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "WORKER_CONFIG", "available_cores", "check_address", "cluster", "worker_versions"]
+__all__ = ["CONNECT_TIMEOUT_S", "WORKER_CONFIG", "available_cores", "check_address", "check_workers", "cluster",
+           "worker_versions"]

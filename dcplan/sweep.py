@@ -62,7 +62,7 @@ from dcplan.atomic import (
     read_manifest,
     write_text_atomic,
 )
-from dcplan.errors import ClusterError, OutputError, Problem, ReportError, SpecError
+from dcplan.errors import OutputError, Problem, ReportError, SpecError
 from dcplan.spec import Study, _put, parse_study, with_overrides  # noqa: F401 (with_overrides re-exported)
 
 logger = logging.getLogger(__name__)
@@ -613,21 +613,13 @@ def _solve_all(todo: Sequence[Scenario], out: Path, workers: int | None, schedul
                progress: Progress, records: dict[str, dict]) -> None:
     from dask.distributed import as_completed
 
-    from dcplan import __version__
-    from dcplan.distributed import available_cores, cluster, worker_versions
+    from dcplan.distributed import available_cores, check_workers, cluster
 
     if scheduler is None:
         workers = min(workers or available_cores(), len(todo))
     topic = f"dcplan-sweep-{uuid.uuid4().hex[:12]}"
     with cluster(workers=workers, scheduler=scheduler) as client:
-        versions = worker_versions(client)
-        if not versions:
-            raise ClusterError(f"the scheduler at {scheduler} has no workers; start some with "
-                               f"`dask worker {scheduler}`")
-        other = {w: v for w, v in versions.items() if v != __version__}
-        if other:
-            raise ClusterError(f"workers {sorted(other)[:5]} run dcplan {sorted(set(other.values()))}, this "
-                               f"process dcplan {__version__}; install the same version on every worker")
+        check_workers(client, scheduler)
 
         def started(event) -> None:
             message = event[1] if isinstance(event, tuple) and len(event) == 2 else event

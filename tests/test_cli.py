@@ -208,3 +208,8 @@ def test_run_prices_the_sites_on_a_local_dask_cluster(study_file, tmp_path):
     a = json.loads((here / "summary.json").read_text())
     b = json.loads((there / "summary.json").read_text())
     assert b["audit"]["ok"] and b["objective_usd"] == pytest.approx(a["objective_usd"], rel=1e-6)
+    import xarray as xr
+
+    with xr.open_dataset(here / "plan.nc") as local, xr.open_dataset(there / "plan.nc") as far:
+        assert local.attrs["site_pricing"] == "1 thread(s)"
+        assert far.attrs["site_pricing"] == "dask: 1 worker(s)"

@@ -81,10 +81,12 @@ def test_sifted_lp_is_the_whole_lp_and_its_bound_never_exceeds_it(ds):
         assert early.bound <= whole + 1e-6 * max(1.0, abs(whole))
 
 
-def test_site_bounds_never_exceed_the_optimum_of_plans_that_open_the_site():
+@pytest.mark.parametrize("block_mw", [50.0, 250.0])
+def test_site_bounds_never_exceed_the_optimum_of_plans_that_open_the_site(block_mw):
+    """Both forms the route uses: with the sites' LP prices and with their integer prices."""
     checked = 0
     for seed in range(10):
-        sm = build_model(make_inputs(5, 5, seed=seed))
+        sm = build_model(make_inputs(5, 5, seed=seed, block_mw=block_mw))
         lp = sc.sift_lp(sc.site_blocks(sm))
         if lp is None:  # an infeasible draw: its LP is infeasible too
             assert _lp_optimum(sm) is None
@@ -92,13 +94,19 @@ def test_site_bounds_never_exceed_the_optimum_of_plans_that_open_the_site():
         assert lp.converged
         active = sm.variables["site_active"].pos[:, 0, 0, 0, :]
         bounds = sc.site_bounds(lp, active)
-        assert np.isfinite(bounds).all()  # closing a site empties it in this model
+        with_integers = sc.site_bounds(lp, active, sc.integer_site_prices(lp, time_limit_s=30.0))
+        lp.pricer.close()
+        if block_mw == 50.0:  # closing a site empties it in this model (250 MW blocks may
+            assert np.isfinite(bounds).all()  # not fit a site at all: no bound, kept)
+        assert (with_integers >= bounds - 1e-6 * np.abs(bounds).clip(1.0)).all()
         for s in range(sm.inputs.sizes["site"]):
             best = _mip_optimum(sm, open_col=active[s, -1])
             if best is None:
                 continue
             checked += 1
-            assert bounds[s] <= best + 1e-6 * max(1.0, abs(best)), (seed, s)
+            tol = 1e-6 * max(1.0, abs(best))
+            assert bounds[s] <= best + tol, (seed, s)
+            assert with_integers[s] <= best + tol, (seed, s)
     assert checked >= 20
 
 
@@ -183,6 +191,10 @@ def test_sites_priced_on_two_threads_give_the_serial_prices_and_bounds():
             np.testing.assert_allclose(two.prices, one.prices, rtol=1e-9, atol=1e-9)
             np.testing.assert_allclose(
                 sc.site_bounds(two, active), sc.site_bounds(one, active), rtol=1e-9, atol=1e-9
+            )
+            np.testing.assert_allclose(
+                sc.integer_site_prices(two, time_limit_s=30.0),
+                sc.integer_site_prices(one, time_limit_s=30.0), rtol=1e-7, atol=1e-7,
             )
         finally:
             one.pricer.close()

@@ -77,18 +77,44 @@ def _pass(h, p: SiteProblem, cost: np.ndarray, integer: bool) -> None:
     )
 
 
+def new_instances(n: int) -> list:
+    """``n`` bare HiGHS instances, their banners logged under one redirect of fd 1.
+
+    Call it on the thread that owns the process's stdout: the redirect is process-wide, so
+    two threads redirecting at once could leave fd 1 on a deleted temporary file.
+    """
+    if n <= 0:
+        return []
+    with fd1_to_log():
+        return [highspy._core._Highs() for _ in range(n)]  # no Python callback wrappers
+
+
+#: model statuses after which a site MIP's dual bound is proven (an early stop included)
+_BOUND_STATUSES = (
+    highspy.HighsModelStatus.kOptimal,
+    highspy.HighsModelStatus.kTimeLimit,
+    highspy.HighsModelStatus.kInterrupt,
+    highspy.HighsModelStatus.kIterationLimit,
+    highspy.HighsModelStatus.kSolutionLimit,
+)
+
+
 class SiteSolver:
-    """HiGHS LPs of some sites, each built on first use and kept (a re-solve after a change of
+    """HiGHS LPs of some sites, each built once and kept (a re-solve after a change of
     costs starts from the previous basis). Positions inside a site are local: column ``j`` is
     the site's ``j``-th own column.
 
     ``threads`` > 0 runs HiGHS through dcplan's scheduler guard with that thread count (the
     calling thread is the process's own); 0 runs it plainly, single-threaded, for a worker
-    thread with a scheduler of its own.
+    thread with a scheduler of its own. On worker threads the LPs must have been built
+    beforehand (:meth:`prepare`, on the calling thread).
     """
 
-    def __init__(self, problem_of, threads: int = 1):
+    def __init__(self, problem_of, bounds_of=None, threads: int = 1):
         self._problem_of = problem_of  # site -> SiteProblem
+        # site -> (column lower, column upper) without cutting the site's matrix again
+        self._bounds_of = bounds_of or (
+            lambda s: (lambda p: (p.col_lower, p.col_upper))(problem_of(s)))
         self.threads = int(threads)
         self._highs: dict[int, highspy.Highs] = {}
 
@@ -98,12 +124,11 @@ class SiteSolver:
         else:
             h.run()
 
-    def _lp(self, s: int):
-        h = self._highs.get(s)
-        if h is None:
+    def prepare(self, sites) -> None:
+        """Build the LPs of ``sites`` not built yet (one banner redirect for all of them)."""
+        todo = [int(s) for s in sites if int(s) not in self._highs]
+        for s, h in zip(todo, new_instances(len(todo)), strict=True):
             p = self._problem_of(s)
-            with fd1_to_log():
-                h = highspy._core._Highs()  # no Python callback wrappers
             for key, value in (
                 ("output_flag", False),
                 ("log_to_console", False),
@@ -121,20 +146,24 @@ class SiteSolver:
                 h.setOptionValue("threads", 1)
             _pass(h, p, np.zeros(p.matrix.shape[1]), integer=False)
             self._highs[s] = h
-        return h
+
+    def _lp(self, s: int):
+        if s not in self._highs:
+            self.prepare([s])
+        return self._highs[s]
 
     def price(self, s: int, d: np.ndarray, forced: np.ndarray | None = None) -> float:
         """``min d'x`` over site s's own rows; -inf when HiGHS finds no optimum. ``forced``
         (local columns) are held at a lower bound of 1 for this solve."""
-        p = self._problem_of(s)
-        n = p.matrix.shape[1]
+        lower, upper = self._bounds_of(s)
+        n = len(lower)
         if not n:
             return 0.0
         h = self._lp(s)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(d, dtype=float))
         if forced is not None and len(forced):
             where = np.asarray(forced, dtype=np.int32)
-            h.changeColsBounds(len(where), where, np.ones(len(where)), p.col_upper[where])
+            h.changeColsBounds(len(where), where, np.ones(len(where)), upper[where])
         else:
             where = None
         self._run(h)
@@ -142,15 +171,15 @@ class SiteSolver:
         ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         value = float(h.getInfo().objective_function_value) if ok else -np.inf
         if where is not None:
-            h.changeColsBounds(len(where), where, p.col_lower[where], p.col_upper[where])
+            h.changeColsBounds(len(where), where, lower[where], upper[where])
         return value
 
     def closed_is_empty(self, s: int, active: np.ndarray) -> bool:
         """Does holding the local columns ``active`` at 0 force every column of site s to 0?
         Checked by the LP ``max sum x`` over the site's own rows (needs lower bounds of 0)."""
-        p = self._problem_of(s)
-        n = p.matrix.shape[1]
-        if not n or (p.col_lower < 0).any() or not len(active):
+        lower, upper = self._bounds_of(s)
+        n = len(lower)
+        if not n or (lower < 0).any() or not len(active):
             return False
         h = self._lp(s)
         where = np.asarray(active, dtype=np.int32)
@@ -159,36 +188,42 @@ class SiteSolver:
         self._run(h)
         ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         value = float(h.getInfo().objective_function_value) if ok else -np.inf
-        h.changeColsBounds(len(where), where, p.col_lower[where], p.col_upper[where])
+        h.changeColsBounds(len(where), where, lower[where], upper[where])
         return value >= -1e-9
 
-    def integer_price(self, s: int, d: np.ndarray, floor: float, time_limit_s: float) -> float:
+    def integer_price(self, s: int, d: np.ndarray, floor: float, time_limit_s: float, h=None) -> float:
         """HiGHS's proven dual bound of ``min d'x`` over site s's own rows with its integer
-        columns integer, never below ``floor`` (the site's LP price, itself a bound)."""
+        columns integer, never below ``floor`` (the site's LP price, itself a bound); ``floor``
+        when HiGHS proves nothing. ``h``: a bare instance from :func:`new_instances`."""
         p = self._problem_of(s)
-        with fd1_to_log():
-            h = highspy._core._Highs()
+        h = h if h is not None else new_instances(1)[0]
         for key, value in (("output_flag", False), ("log_to_console", False), ("threads", 1),
                            ("mip_rel_gap", 1e-6), ("time_limit", float(time_limit_s))):
             h.setOptionValue(key, value)
         _pass(h, p, np.asarray(d, dtype=float), integer=True)
         self._run(h)
-        value = float(h.getInfo().mip_dual_bound)
+        info = h.getInfo()
+        if h.getModelStatus() not in _BOUND_STATUSES or not getattr(info, "valid", True):
+            return floor  # a failed run leaves a dual bound of 0, which proves nothing
+        value = float(info.mip_dual_bound)
         return max(value, floor) if np.isfinite(value) else floor
 
-    def solve_many(self, kind: str, items: list, budget_s: float | None = None) -> list[float]:
+    def solve_many(self, kind: str, items: list, budget_s: float | None = None,
+                   instances: list | None = None) -> list[float]:
         """Every item of ``items`` in turn: ``(site, *arguments)`` of :meth:`price`
         (``kind`` "price"), :meth:`closed_is_empty` ("closed", 1.0 for True) or
         :meth:`integer_price` ("integer": ``(site, d, floor)``; the items share ``budget_s``
-        seconds, a site reached after it keeps its floor)."""
+        seconds, a site reached after it keeps its floor; ``instances``, one bare HiGHS per
+        item, made on the calling thread)."""
         out: list[float] = []
         if kind == "integer":
             deadline = time.perf_counter() + max(float(budget_s or 0.0), 0.0)
             each = max(float(budget_s or 0.0), 0.0) / max(len(items), 1)
-            for s, d, floor in items:
+            made = instances if instances is not None else new_instances(len(items))
+            for (s, d, floor), h in zip(items, made, strict=True):
                 left = deadline - time.perf_counter()
-                out.append(float(floor) if left <= 0 else
-                           self.integer_price(s, d, float(floor), min(left, max(each, MIN_INTEGER_SECONDS))))
+                out.append(float(floor) if left <= 0 else self.integer_price(
+                    s, d, float(floor), min(left, max(each, MIN_INTEGER_SECONDS)), h))
         elif kind == "price":
             out = [self.price(s, d, forced) for s, d, forced in items]
         elif kind == "closed":
@@ -202,12 +237,17 @@ class SiteActor:
     """A Dask actor: the :class:`SiteSolver` of one worker's share of the sites."""
 
     def __init__(self, problems: dict[int, SiteProblem]):
-        # the actor's methods run on one thread of the worker process, the only HiGHS user
-        # there, so the scheduler guard (threads=1) is the right mode
+        # the actor's methods run on one thread of the worker process, so the scheduler
+        # guard (threads=1) is the right mode: HiGHS keeps one scheduler per calling thread
         self._solver = SiteSolver(problems.__getitem__, threads=1)
+        self._solver.prepare(problems)
 
     def solve_many(self, kind: str, items: list, budget_s: float | None = None) -> list[float]:
         return self._solver.solve_many(kind, items, budget_s)
+
+
+#: seconds to wait for the workers to take their sites before giving up
+ACTOR_START_TIMEOUT_S = 300.0
 
 
 class Pricer:
@@ -224,6 +264,7 @@ class Pricer:
         self._client = client
         self._actors: list = []
         self._actor_futures: list = []
+        self._workers: list[str] = []
         self._owner: np.ndarray | None = None  # site -> actor
         self._pool = None
         self._local = None
@@ -231,33 +272,59 @@ class Pricer:
             # worker threads kept for the pricer's life (HiGHS sizes a scheduler per calling
             # thread at its first run there)
             self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
-            self._local = SiteSolver(self._problem, threads=0 if self._pool else self.threads)
+            self._local = SiteSolver(self._problem, self._bounds,
+                                     threads=0 if self._pool else self.threads)
+
+    @property
+    def places(self) -> str:
+        """Where the sites are priced, for the plan's attributes and progress messages."""
+        if self._client is not None:
+            return f"dask: {len(self._actors) or '?'} worker(s)"
+        return f"{self.threads} thread(s)"
 
     def _problem(self, s: int) -> SiteProblem:
         return site_problem(self.b, s)
 
+    def _bounds(self, s: int) -> tuple[np.ndarray, np.ndarray]:
+        cols = self.b.site_cols[s]
+        return self.b.col_lower[cols], self.b.col_upper[cols]
+
+    def _lost(self, exc: BaseException, what: str):
+        from dcplan.errors import ClusterError
+
+        return ClusterError(
+            f"a Dask worker holding sites was lost while {what} ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else 'no message'}); rerun, or leave "
+            f"out --workers/--scheduler to price the sites in this process"
+        )
+
     def _start_actors(self) -> None:
         """One :class:`SiteActor` per worker, the sites dealt round-robin by size."""
+        from dcplan.errors import ClusterError
+
         workers = sorted(self._client.scheduler_info().get("workers", {}))
         if not workers:
-            from dcplan.errors import ClusterError
-
-            raise ClusterError("the Dask cluster has no workers to price the sites on")
+            raise ClusterError("the Dask cluster has no workers to price the sites on; start some "
+                               "with `dask worker tcp://HOST:PORT`, or leave out --workers/--scheduler")
         n = self.b.n_site
         sizes = np.array([len(c) for c in self.b.site_cols])
         order = np.argsort(-sizes, kind="stable")
         self._owner = np.empty(n, dtype=np.int64)
         self._owner[order] = np.arange(n) % len(workers)
         futures = []
-        for k, worker in enumerate(workers):
-            mine = np.nonzero(self._owner == k)[0]
-            problems = {int(s): site_problem(self.b, int(s)) for s in mine}
-            # sent as data to its worker (not inside the task: tens of MB at 1,000 sites)
-            [data] = self._client.scatter([problems], workers=[worker], hash=False)
-            futures.append(self._client.submit(SiteActor, data, workers=[worker], actor=True,
-                                               allow_other_workers=False, pure=False))
+        try:
+            for k, worker in enumerate(workers):
+                mine = np.nonzero(self._owner == k)[0]
+                problems = {int(s): site_problem(self.b, int(s)) for s in mine}
+                # sent as data to its worker (not inside the task: tens of MB at 1,000 sites)
+                [data] = self._client.scatter([problems], workers=[worker], hash=False)
+                futures.append(self._client.submit(SiteActor, data, workers=[worker], actor=True,
+                                                   allow_other_workers=False, pure=False))
+            self._actors = [f.result(timeout=ACTOR_START_TIMEOUT_S) for f in futures]
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            raise self._lost(exc, "taking its sites") from exc
         self._actor_futures = futures  # the actors live as long as their futures
-        self._actors = [f.result() for f in futures]
+        self._workers = workers
 
     def close(self) -> None:
         """Stop the worker threads or release the actors (the local site LPs are kept)."""
@@ -278,18 +345,31 @@ class Pricer:
             parts: dict[int, list[int]] = {}
             for i, item in enumerate(items):
                 parts.setdefault(int(self._owner[item[0]]), []).append(i)
-            calls = {k: self._actors[k].solve_many(kind, [items[i] for i in idx], budget_s)
-                     for k, idx in parts.items()}
-            for k, call in calls.items():
-                out[parts[k]] = call.result()
+            try:
+                calls = {k: self._actors[k].solve_many(kind, [items[i] for i in idx], budget_s)
+                         for k, idx in parts.items()}
+                for k, call in calls.items():
+                    out[parts[k]] = call.result()
+            except (OSError, RuntimeError) as exc:  # CommClosedError is an OSError
+                raise self._lost(exc, "pricing") from exc
             return out
         if self._pool is None:
+            if kind != "integer":
+                self._local.prepare([item[0] for item in items])
             out[:] = self._local.solve_many(kind, items, budget_s)
             return out
         k = self.threads
         chunks = [items[i::k] for i in range(k)]
+        # every HiGHS instance is made here, on the calling thread (fd 1 is redirected while
+        # HiGHS prints its banner; two threads doing that at once could lose stdout)
+        if kind == "integer":
+            made = new_instances(len(items))
+            jobs = [(chunk, made[i::k]) for i, chunk in enumerate(chunks)]
+        else:
+            self._local.prepare([item[0] for item in items])
+            jobs = [(chunk, None) for chunk in chunks]
         for i, values in enumerate(self._pool.map(
-                lambda chunk: self._local.solve_many(kind, chunk, budget_s), chunks)):
+                lambda job: self._local.solve_many(kind, job[0], budget_s, job[1]), jobs)):
             out[i::k] = values
         return out
 

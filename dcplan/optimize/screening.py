@@ -307,16 +307,26 @@ def sift_lp(
     """
     started = time.perf_counter()
     b = blocks
-    n = b.n_site
-    batch = batch or max(10, int(np.ceil(0.02 * n)))
+    batch = batch or max(10, int(np.ceil(0.02 * b.n_site)))
     scale = float(np.abs(b.cost).max()) if len(b.cost) else 1.0
     # the artificial columns' cost starts near the model's own costs, so the first duals (and
     # the first site prices) are of a sensible size; it grows while the artificials are
     # still needed once no site prices in
     penalty = 10.0 * max(scale, 1.0)
-    max_penalty = 1e8 * max(scale, 1.0)
     restricted = _Restricted(b, penalty, threads)
     pricer = Pricer(b, threads, client)
+    try:
+        return _sift(b, pricer, restricted, penalty, 1e8 * max(scale, 1.0), started, batch,
+                     max_rounds, time_limit_s, progress)
+    except BaseException:
+        pricer.close()  # its threads or Dask actors
+        raise
+
+
+def _sift(b, pricer, restricted, penalty, max_penalty, started, batch, max_rounds, time_limit_s,
+          progress):
+    """The rounds of :func:`sift_lp`."""
+    n = b.n_site
     # artificial use that counts as none: relative to the coupling rows' own bounds (never to
     # the objective, which the penalty inflates)
     ends = np.concatenate([b.row_lower[b.coupling], b.row_upper[b.coupling]])
@@ -720,6 +730,7 @@ def _mip_rounds(blocks, active, lp, ic_active, started, limit, mip_rel_gap, thre
         "lp_rounds": lp.rounds,
         "lp_bound": lp.bound,
         "lagrangian_bound": lower,
+        "site_pricing": lp.pricer.places,
     }
     if best_x is not None:
         global_bound = _global_bound(lower, kept_bound, bound_of, bound_keep)

@@ -658,6 +658,8 @@ def solve(
         "lp_solver": result["lp_solver"],
         "sites_pruned": result["sites_pruned"],
         "solve_route": result.get("route", "full"),
+        # where the sifting route solved its per-site problems ("" on the other routes)
+        "site_pricing": result.get("site_pricing", ""),
     }
     plan = Plan.from_solution(sm, x, meta, study_yaml=study_yaml)
     # shadow prices now, on the model just solved, so the plan (and plan.nc) carries them
