@@ -399,6 +399,11 @@ def run(
         raise typer.Exit(EXIT_NO_PLAN) from None
 
     summary = plan.summary_dict()
+    dataset = getattr(plan, "dataset", None)
+    pricing = str(dataset.attrs.get("site_pricing", "")) if dataset is not None else ""
+    if (workers is not None or scheduler is not None) and not pricing.startswith("dask") and not quiet:
+        err_console.print("note: the Dask workers were not used: only the sifting route "
+                          "(solver.route, national studies) solves per-site problems on them")
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
     elif not quiet and getattr(plan, "is_stochastic", False):

@@ -187,6 +187,13 @@ def test_data_list_names_tables_and_studies():
     assert "chips.csv" in result.output and "model  training_campus" in result.output
 
 
+def test_run_says_when_the_dask_workers_were_not_used(study_file, tmp_path):
+    result = runner.invoke(app, ["run", str(study_file), "--no-report", "--workers", "1",
+                                 "--set", "solver.route=full", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "Dask workers were not used" in result.output
+
+
 def test_run_rejects_a_bad_worker_count_or_both_cluster_options(study_file, tmp_path):
     result = runner.invoke(app, ["run", str(study_file), "--workers", "0", "--out", str(tmp_path / "a")])
     assert result.exit_code == 1 and "--workers" in result.output and "give 1 or more" in result.output
