@@ -383,7 +383,7 @@ def fit_annual_cycle(hdd18, cdd10, cooling_design_db_c, heating_design_db_c):
 #: names of the dew-point model's terms, in the order of data/dewpoint_model.csv
 DEWPOINT_TERMS = ("const", "diurnal_amp", "daily_mean", "annual_mean", "annual_amp",
                   "elevation_km", "season", "east", "east_season", "north",
-                  "diurnal_cycle")
+                  "summer_annual_amp", "summer_east_amp", "diurnal_cycle")
 #: terms of the diurnal half-amplitude model (fitted to the TMY3 files' mean daily
 #: cosine amplitude by month, coefficients ``amp_d_<term>`` in data/dewpoint_model.csv):
 #: constant, season, annual swing, elevation, the eastern moisture step and its season,
@@ -423,8 +423,14 @@ SHAPE_FACTORS = ("const", "annual_amp", "east")
 SHAPE_TERMS = tuple(f"shape_{h}_{f}" for h in SHAPE_HARMONICS for f in SHAPE_FACTORS)
 #: terms of the correlation of the day-to-day dry-bulb and dew-point anomalies
 #: (``td_corr_<term>``): strong where fronts swap humid and dry air masses (the continental
-#: east), weak on marine coasts and in the mountains
-CORR_TERMS = ("const", "diurnal_amp", "annual_amp", "season", "east", "east_season")
+#: east), weak on marine coasts and in the mountains. Two sets of the same five factors
+#: (constant, diurnal half-amplitude, annual swing / 10 K, east step, east step x annual
+#: swing / 10 K), one weighted by the summer share (1 + season) / 2 and one by the winter
+#: share (1 - season) / 2: in winter every station's anomalies correlate strongly (cold
+#: fronts), in summer strongly only in the humid continental interior (0.7-0.8 at
+#: Milwaukee, Fargo, Burlington) and weakly in Florida (about 0.1) and the dry west
+CORR_FACTORS = ("const", "diurnal_amp", "annual_amp", "east", "east_amp")
+CORR_TERMS = tuple(f"{half}_{f}" for half in ("summer", "winter") for f in CORR_FACTORS)
 VARIABILITY_TERMS = tuple(f"t_sd_{t}" for t in SPREAD_TERMS) \
     + tuple(f"d_sd_{t}" for t in SPREAD_TERMS) + ("td_correlation",) \
     + tuple(f"h_sd_{t}" for t in SPREAD_TERMS) + ("h_persistence", "d_skew") \
@@ -488,8 +494,10 @@ def _shape_features(theta, amp, lon):
 def _corr_features(amp_d, amp, season, lon):
     """(site, day, term) design matrix of the anomaly-correlation model (CORR_TERMS)."""
     east = np.broadcast_to(_east(lon)[:, None], season.shape)
-    return np.concatenate([_spread_features(amp_d, amp, season),
-                           np.stack([east, east * season], axis=-1)], axis=-1)
+    swing = np.broadcast_to(np.asarray(amp, dtype=float)[:, None], season.shape) / 10.0
+    factors = np.stack([np.ones_like(season), amp_d, swing, east, east * swing], axis=-1)
+    summer = ((1.0 + season) / 2.0)[..., None]
+    return np.concatenate([factors * summer, factors * (1.0 - summer)], axis=-1)
 
 
 def _spread_features(amp_d, amp, season):
@@ -536,9 +544,12 @@ def _diurnal_features(cdb, hdb, tm, amp, elev, season, lon):
 def _dewpoint_features(daily_mean, amp_d, tm, amp, elev, season, lat, lon):
     """(site, day, term) design matrix of the daily-mean dew-point depression model.
 
-    ``east`` = (lon + 100) / 10 and ``north`` = (lat - 40) / 10 carry the large-scale
-    moisture supply (Gulf of Mexico and Atlantic air east of the Rockies) that the
-    temperature record alone cannot show.
+    ``east`` (the logistic step of :func:`_east`) and ``north`` = (lat - 40) / 10 carry the
+    large-scale moisture supply (Gulf of Mexico and Atlantic air east of the Rockies) that
+    the temperature record alone cannot show; ``summer_annual_amp`` and
+    ``summer_east_amp`` (annual swing / 10 K times the summer share (1 + season) / 2,
+    the second times the east step) let the summer humidity differ between a small
+    annual swing (Florida) and a large one (the continental interior).
     """
     n, d = daily_mean.shape
     out = np.empty((n, d, len(DEWPOINT_TERMS) - 1))
@@ -553,6 +564,11 @@ def _dewpoint_features(daily_mean, amp_d, tm, amp, elev, season, lat, lon):
     out[..., 7] = east
     out[..., 8] = east * season
     out[..., 9] = ((np.clip(np.asarray(lat, dtype=float), 24.0, 49.0) - 40.0) / 10.0)[:, None]
+    # the summer humidity of a small annual swing (Florida, Gulf coast) against a large one
+    # (the continental interior), east and west of the divide
+    summer_swing = (np.asarray(amp, dtype=float) / 10.0)[:, None] * (1.0 + season) / 2.0
+    out[..., 10] = summer_swing
+    out[..., 11] = east * summer_swing
     return out
 
 

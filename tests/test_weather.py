@@ -457,3 +457,63 @@ def test_annual_cycle_fit_leaves_a_one_sided_start(hdd, cdd, cdb, hdb, tm_want):
     # both degree-day totals hold: A f((18 - Tm)/A) and A f((Tm - 10)/A), x 365 days
     assert 365 * amp * weather._f((18 - tm) / amp) == pytest.approx(hdd, abs=0.5)
     assert 365 * amp * weather._f((tm - 10) / amp) == pytest.approx(cdd, abs=0.5)
+
+
+#: humid continental stations (WMO): Milwaukee, Fargo, Burlington, Hibbing, Louisville,
+#: Cleveland; and Florida: Miami Intl, Miami Executive, Opa-Locka, West Palm Beach, Tampa,
+#: Marathon
+_CONTINENTAL = ("726400", "727530", "726170", "727455", "724230", "725240")
+_FLORIDA = ("722020", "722029", "722024", "722030", "722110", "722016")
+
+
+def _summer_anomaly_corr(temp, dew):
+    """June-August correlation of daily-mean anomalies about a 31-day running mean."""
+    out = []
+    for t, d in zip(temp, dew, strict=True):
+        an = []
+        for x in (t, d):
+            daily = np.asarray(x, dtype=float).reshape(365, 24).mean(axis=1)
+            wrapped = np.r_[daily[-15:], daily, daily[:15]]
+            an.append((daily - np.convolve(wrapped, np.ones(31) / 31.0, "valid"))[151:243])
+        out.append(np.corrcoef(*an)[0, 1])
+    return np.array(out)
+
+
+def test_summer_td_correlation_splits_continental_from_florida(shared_data):
+    # in summer, when the evaporative pad runs, a hot day in the humid continental interior
+    # comes with Gulf air (real June-August correlation of the daily dry-bulb and dew-point
+    # anomalies about 0.77), in Florida it does not (about 0.1). The model linear in the
+    # season gave about 0.45 at both, so hot continental afternoons came out too dry (and
+    # Florida's summer dew point 1.7 K too high): the split summer/winter correlation
+    # and the summer swing terms of the dew-point model hold both
+    folder = shared_data / "weather" / "tmy3"
+    table = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "climate_stations.csv",
+                        comment="#", dtype={"station_id": str}).set_index("station_id")
+    temp, dew, rows = [], [], []
+    for wmo in _CONTINENTAL + _FLORIDA:
+        ds = weather.read_epw(next(folder.glob(f"*.{wmo}_TMY3.epw.gz")))
+        temp.append(ds.temp_air_c.values)
+        dew.append(ds.dewpoint_c.values)
+        rows.append(table.loc[wmo])
+    k = len(_CONTINENTAL)
+    real = _summer_anomaly_corr(temp, dew)
+    assert real[:k].mean() > real[k:].mean() + 0.4, real
+    rows = pd.DataFrame(rows).reset_index(drop=True)
+    coef = weather.load_dewpoint_model()
+    col = {c: rows[c].to_numpy(float) for c in ("cooling_design_db_c", "heating_design_db_c",
+                                                "hdd18", "cdd10", "lat", "elevation_m", "lon")}
+    _, amp, season, _, amp_d = weather._annual_fields(
+        col["cooling_design_db_c"], col["heating_design_db_c"], col["hdd18"], col["cdd10"],
+        col["lat"], col["elevation_m"], col["lon"], coef)
+    b = np.array([coef[f"td_corr_{t}"] for t in weather.CORR_TERMS])
+    rho = (weather._corr_features(amp_d, amp, season, col["lon"]) @ b)[:, 151:243].mean(axis=1)
+    assert rho[:k].mean() >= 0.55 and rho[k:].mean() <= 0.35, rho
+    # the synthetic years built from the stations' table rows keep the split
+    syn = weather.synthetic_year_from_table(rows)
+    got = _summer_anomaly_corr(syn.temp_air_c.values, syn.dewpoint_c.values)
+    assert got[:k].mean() > got[k:].mean() + 0.4, got
+    # and Florida's summer dew point lands within 1 K of the real one on average
+    jja = slice(151 * 24, 243 * 24)
+    bias = (syn.dewpoint_c.values[:, jja].astype(float).mean(axis=1)
+            - np.stack(dew)[:, jja].astype(float).mean(axis=1))
+    assert abs(bias[k:].mean()) <= 1.0, bias
