@@ -343,8 +343,7 @@ def run(
     """
     from dcplan import run as run_module
     from dcplan.atomic import check_output_dir
-    from dcplan.distributed import check_address
-    from dcplan.errors import ClusterError, Problem
+    from dcplan.errors import ClusterError
     from dcplan.spec import load_study
     from dcplan.sweep import parse_set, with_overrides
 
@@ -356,13 +355,7 @@ def run(
             options["time_limit_s"] = seconds
         if _check_gap(gap) is not None:
             options["mip_rel_gap"] = gap
-        if scheduler is not None:
-            check_address(scheduler)
-            if workers is not None:
-                raise SpecError([Problem("--workers", "a worker count was given with --scheduler",
-                                         "leave out --workers: the scheduler's workers are used")])
-        if workers is not None and workers < 1:
-            raise SpecError([Problem("--workers", f"{workers} worker processes", "give 1 or more")])
+        _check_cluster_options(workers, scheduler)
         parsed = with_overrides(load_study(study), parse_set(overrides or []))
         out_dir = out or Path("runs") / _slug(parsed.name)
         check_output_dir(out_dir, overwrite=overwrite, protect=run_module.study_paths(parsed))
@@ -415,6 +408,20 @@ def run(
                           f"complete in {_safe(out_dir)}; fix the cause and rebuild the report "
                           f"with `dcplan report {_safe(out_dir)}`")
         raise typer.Exit(EXIT_REPORT)
+
+
+def _check_cluster_options(workers: int | None, scheduler: str | None) -> None:
+    """SpecError for a bad --workers / --scheduler pair (before any work)."""
+    from dcplan.distributed import check_address
+    from dcplan.errors import Problem
+
+    if scheduler is not None:
+        check_address(scheduler)
+        if workers is not None:
+            raise SpecError([Problem("--workers", "a worker count was given with --scheduler",
+                                     "leave out --workers: the scheduler's workers are used")])
+    if workers is not None and workers < 1:
+        raise SpecError([Problem("--workers", f"{workers} worker processes", "give 1 or more")])
 
 
 @contextmanager
@@ -620,7 +627,6 @@ def sweep(
     least one scenario has no plan (infeasible or failed; sweep.csv says why).
     """
     from dcplan.atomic import check_output_dir
-    from dcplan.distributed import check_address
     from dcplan.errors import ClusterError, Problem
     from dcplan.run import study_paths
     from dcplan.spec import load_study
@@ -631,13 +637,7 @@ def sweep(
             raise SpecError([Problem("--vary / --scenarios", "give the scenarios with --vary or with "
                                      "--scenarios FILE" + (", not both" if vary else ""),
                                      "list every combination you need as rows of one scenarios file")])
-        if scheduler is not None:
-            check_address(scheduler)
-            if workers is not None:
-                raise SpecError([Problem("--workers", "a worker count was given with --scheduler",
-                                         "leave out --workers: the scheduler's workers are used")])
-        if workers is not None and workers < 1:
-            raise SpecError([Problem("--workers", f"{workers} worker processes", "give 1 or more")])
+        _check_cluster_options(workers, scheduler)
         base = load_study(study)
         cases = (vary_scenarios(base, parse_vary(vary)) if vary else read_scenarios(scenarios, base))
         protect = [scenarios] if scenarios is not None else []

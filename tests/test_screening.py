@@ -173,6 +173,26 @@ def test_sifting_route_variant_has_the_plain_optimum(size, seed, options):
     assert sifted.audit().ok
 
 
+def _assert_same_pricing(one, other, active):
+    """Two sifted LPs of one model, priced in different places, agree site by site: rounds,
+    bound, prices, site bounds and integer prices; both pricers are closed."""
+    try:
+        assert other is not None and other.rounds == one.rounds
+        assert other.bound == pytest.approx(one.bound, rel=1e-9, abs=1e-9)
+        np.testing.assert_allclose(other.prices, one.prices, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(
+            sc.site_bounds(other, active), sc.site_bounds(one, active), rtol=1e-9, atol=1e-9
+        )
+        np.testing.assert_allclose(
+            sc.integer_site_prices(other, time_limit_s=30.0),
+            sc.integer_site_prices(one, time_limit_s=30.0), rtol=1e-7, atol=1e-7,
+        )
+    finally:
+        one.pricer.close()
+        if other is not None:
+            other.pricer.close()
+
+
 def test_sites_priced_on_two_threads_give_the_serial_prices_and_bounds():
     """The site LPs split over two worker threads return, site by site, what one thread does."""
     compared = 0
@@ -185,20 +205,7 @@ def test_sites_priced_on_two_threads_give_the_serial_prices_and_bounds():
         if one is None:
             assert two is None
             continue
-        try:
-            assert two is not None and two.rounds == one.rounds
-            assert two.bound == pytest.approx(one.bound, rel=1e-9, abs=1e-9)
-            np.testing.assert_allclose(two.prices, one.prices, rtol=1e-9, atol=1e-9)
-            np.testing.assert_allclose(
-                sc.site_bounds(two, active), sc.site_bounds(one, active), rtol=1e-9, atol=1e-9
-            )
-            np.testing.assert_allclose(
-                sc.integer_site_prices(two, time_limit_s=30.0),
-                sc.integer_site_prices(one, time_limit_s=30.0), rtol=1e-7, atol=1e-7,
-            )
-        finally:
-            one.pricer.close()
-            two.pricer.close()
+        _assert_same_pricing(one, two, active)
         compared += 1
     assert compared >= 3
 
@@ -274,22 +281,9 @@ def test_sites_priced_on_dask_workers_give_the_serial_prices_and_bounds(client):
         if one is None:
             assert far is None
             continue
-        try:
-            assert far is not None and far.rounds == one.rounds
-            assert len(far.pricer._actors) == 2
-            assert len(set(far.pricer._owner.tolist())) == 2
-            assert far.bound == pytest.approx(one.bound, rel=1e-9, abs=1e-9)
-            np.testing.assert_allclose(far.prices, one.prices, rtol=1e-9, atol=1e-9)
-            np.testing.assert_allclose(
-                sc.site_bounds(far, active), sc.site_bounds(one, active), rtol=1e-9, atol=1e-9
-            )
-            np.testing.assert_allclose(
-                sc.integer_site_prices(far, time_limit_s=30.0),
-                sc.integer_site_prices(one, time_limit_s=30.0), rtol=1e-7, atol=1e-7,
-            )
-        finally:
-            one.pricer.close()
-            far.pricer.close()
+        assert far is not None
+        assert len(far.pricer._actors) == 2 and len(set(far.pricer._owner.tolist())) == 2
+        _assert_same_pricing(one, far, active)
         compared += 1
     assert compared >= 2
 
