@@ -53,7 +53,7 @@ def per_site_work(blocks, ys, active, client) -> tuple[dict, np.ndarray]:
     pricer = Pricer(blocks, client=client)
     sites = np.arange(blocks.n_site)
     t = time.perf_counter()
-    pricer._start_actors()
+    pricer.start()
     seconds = {"send the sites' problems": time.perf_counter() - t}
     prices = []
     for k, y in enumerate(ys):

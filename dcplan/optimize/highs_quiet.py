@@ -68,6 +68,18 @@ def new_highs() -> highspy.Highs:
     return h
 
 
+def bare_highs(n: int) -> list:
+    """``n`` bare HiGHS instances, their banners logged under one redirect of fd 1.
+
+    Call it on the thread that owns the process's stdout: the redirect is process-wide, so
+    two threads redirecting at once could leave fd 1 on a deleted temporary file.
+    """
+    if n <= 0:
+        return []
+    with fd1_to_log():
+        return [highspy._core._Highs() for _ in range(n)]  # no Python callback wrappers
+
+
 #: thread count dcplan last gave HiGHS's scheduler (None: not yet)
 _scheduler_threads: int | None = None
 

@@ -28,7 +28,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from dcplan.optimize.highs_quiet import fd1_to_log, safe_run, set_threads
+from dcplan.optimize.highs_quiet import bare_highs, safe_run, set_threads
 
 #: the shortest time a site's integer price may take before it falls back to the LP price [s]
 MIN_INTEGER_SECONDS = 0.5
@@ -77,18 +77,6 @@ def _pass(h, p: SiteProblem, cost: np.ndarray, integer: bool) -> None:
     )
 
 
-def new_instances(n: int) -> list:
-    """``n`` bare HiGHS instances, their banners logged under one redirect of fd 1.
-
-    Call it on the thread that owns the process's stdout: the redirect is process-wide, so
-    two threads redirecting at once could leave fd 1 on a deleted temporary file.
-    """
-    if n <= 0:
-        return []
-    with fd1_to_log():
-        return [highspy._core._Highs() for _ in range(n)]  # no Python callback wrappers
-
-
 #: model statuses after which a site MIP's dual bound is proven (an early stop included)
 _BOUND_STATUSES = (
     highspy.HighsModelStatus.kOptimal,
@@ -112,11 +100,14 @@ class SiteSolver:
 
     def __init__(self, problem_of, bounds_of=None, threads: int = 1):
         self._problem_of = problem_of  # site -> SiteProblem
-        # site -> (column lower, column upper) without cutting the site's matrix again
-        self._bounds_of = bounds_of or (
-            lambda s: (lambda p: (p.col_lower, p.col_upper))(problem_of(s)))
+        # site -> (column lower, column upper), where cutting the site's matrix again is dear
+        self._bounds_of = bounds_of or self._problem_bounds
         self.threads = int(threads)
         self._highs: dict[int, highspy.Highs] = {}
+
+    def _problem_bounds(self, s: int) -> tuple[np.ndarray, np.ndarray]:
+        p = self._problem_of(s)
+        return p.col_lower, p.col_upper
 
     def _run(self, h) -> None:
         if self.threads > 0:
@@ -127,7 +118,7 @@ class SiteSolver:
     def prepare(self, sites) -> None:
         """Build the LPs of ``sites`` not built yet (one banner redirect for all of them)."""
         todo = [int(s) for s in sites if int(s) not in self._highs]
-        for s, h in zip(todo, new_instances(len(todo)), strict=True):
+        for s, h in zip(todo, bare_highs(len(todo)), strict=True):
             p = self._problem_of(s)
             for key, value in (
                 ("output_flag", False),
@@ -194,9 +185,9 @@ class SiteSolver:
     def integer_price(self, s: int, d: np.ndarray, floor: float, time_limit_s: float, h=None) -> float:
         """HiGHS's proven dual bound of ``min d'x`` over site s's own rows with its integer
         columns integer, never below ``floor`` (the site's LP price, itself a bound); ``floor``
-        when HiGHS proves nothing. ``h``: a bare instance from :func:`new_instances`."""
+        when HiGHS proves nothing. ``h``: a bare instance from :func:`~dcplan.optimize.highs_quiet.bare_highs`."""
         p = self._problem_of(s)
-        h = h if h is not None else new_instances(1)[0]
+        h = h if h is not None else bare_highs(1)[0]
         for key, value in (("output_flag", False), ("log_to_console", False), ("threads", 1),
                            ("mip_rel_gap", 1e-6), ("time_limit", float(time_limit_s))):
             h.setOptionValue(key, value)
@@ -219,7 +210,7 @@ class SiteSolver:
         if kind == "integer":
             deadline = time.perf_counter() + max(float(budget_s or 0.0), 0.0)
             each = max(float(budget_s or 0.0), 0.0) / max(len(items), 1)
-            made = instances if instances is not None else new_instances(len(items))
+            made = instances if instances is not None else bare_highs(len(items))
             for (s, d, floor), h in zip(items, made, strict=True):
                 left = deadline - time.perf_counter()
                 out.append(float(floor) if left <= 0 else self.integer_price(
@@ -279,7 +270,7 @@ class Pricer:
     def places(self) -> str:
         """Where the sites are priced, for the plan's attributes and progress messages."""
         if self._client is not None:
-            return f"dask: {len(self._actors) or '?'} worker(s)"
+            return f"dask: {len(self._workers) or 'no'} worker(s)"
         return f"{self.threads} thread(s)"
 
     def _problem(self, s: int) -> SiteProblem:
@@ -298,8 +289,9 @@ class Pricer:
             f"out --workers/--scheduler to price the sites in this process"
         )
 
-    def _start_actors(self) -> None:
-        """One :class:`SiteActor` per worker, the sites dealt round-robin by size."""
+    def start(self) -> None:
+        """Send the sites to the Dask workers now (else at the first pricing): one
+        :class:`SiteActor` per worker, the sites dealt round-robin by size."""
         from dcplan.errors import ClusterError
 
         workers = sorted(self._client.scheduler_info().get("workers", {}))
@@ -341,7 +333,7 @@ class Pricer:
             return out
         if self._client is not None:
             if not self._actors:
-                self._start_actors()
+                self.start()
             parts: dict[int, list[int]] = {}
             for i, item in enumerate(items):
                 parts.setdefault(int(self._owner[item[0]]), []).append(i)
@@ -363,7 +355,7 @@ class Pricer:
         # every HiGHS instance is made here, on the calling thread (fd 1 is redirected while
         # HiGHS prints its banner; two threads doing that at once could lose stdout)
         if kind == "integer":
-            made = new_instances(len(items))
+            made = bare_highs(len(items))
             jobs = [(chunk, made[i::k]) for i, chunk in enumerate(chunks)]
         else:
             self._local.prepare([item[0] for item in items])
