@@ -300,6 +300,17 @@ def main(argv: list[str]) -> int:
           f"{med[0]:+.2f} K, vs 99 % {med[1]:+.2f} K;\n   cooling vs 0.4 % {med[2]:+.2f} K, "
           f"vs 1 % {med[3]:+.2f} K: the table carries the 99 % / 1 % values, from a later, "
           "warmer record)")
+    # the degree days the synthetic years are built from against the files' own: the pad's
+    # degree-hours follow the cooling degree days, so this bounds the WUE any model of
+    # the table's statistics can reach against these files
+    own_dd = np.array([[np.maximum(d - 10.0, 0).sum(), np.maximum(18.0 - d, 0).sum()]
+                       for d in (t.reshape(365, 24).mean(axis=1) for t in real_t)])
+    ratio = table[["cdd10", "hdd18"]].to_numpy(float) / np.maximum(own_dd, 1.0)
+    print("  (degree days built from / the file's own, median [p10, p90]: CDD10 "
+          f"{np.median(ratio[:, 0]):.3f} [{np.quantile(ratio[:, 0], 0.1):.2f}, "
+          f"{np.quantile(ratio[:, 0], 0.9):.2f}], {int((ratio[:, 0] > 1.1).sum())} of {n} "
+          f"above 1.1; HDD18 {np.median(ratio[:, 1]):.3f} [{np.quantile(ratio[:, 1], 0.1):.2f}, "
+          f"{np.quantile(ratio[:, 1], 0.9):.2f}])")
     bias = month_bias.mean(axis=0)
     print("mean over the stations of synthetic - real monthly mean [K], Jan-Dec:")
     for k, label in enumerate(("dry bulb", "dew point")):
