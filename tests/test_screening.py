@@ -288,6 +288,26 @@ def test_sites_priced_on_dask_workers_give_the_serial_prices_and_bounds(client):
     assert compared >= 2
 
 
+def test_dask_pricing_names_only_the_workers_that_hold_sites(client):
+    """One site on a 2-worker cluster: one actor, and the plan attribute says 1 worker;
+    start() on a pricer without a cluster does nothing."""
+    from dcplan.optimize.pricing import Pricer
+
+    blocks = sc.site_blocks(build_model(make_inputs(1, 4, seed=3)))
+    assert blocks.n_site == 1
+    far = Pricer(blocks, client=client)
+    try:
+        far.start()
+        assert len(far._actors) == 1 and far.places == "dask: 1 worker(s)"
+    finally:
+        far.close()
+    assert far.places == "dask: 1 worker(s)"  # still said after the actors are released
+    local = Pricer(blocks)
+    local.start()
+    assert local.places == "1 thread(s)"
+    local.close()
+
+
 def test_sifting_route_on_dask_workers_has_the_plain_optimum(client):
     from dcplan.optimize import solve
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import highspy
 import numpy as np
@@ -87,6 +88,12 @@ _BOUND_STATUSES = (
 )
 
 
+def _problem_bounds(problem_of, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column bounds of site ``s`` read from its own problem."""
+    p = problem_of(s)
+    return p.col_lower, p.col_upper
+
+
 class SiteSolver:
     """HiGHS LPs of some sites, each built once and kept (a re-solve after a change of
     costs starts from the previous basis). Positions inside a site are local: column ``j`` is
@@ -101,13 +108,11 @@ class SiteSolver:
     def __init__(self, problem_of, bounds_of=None, threads: int = 1):
         self._problem_of = problem_of  # site -> SiteProblem
         # site -> (column lower, column upper), where cutting the site's matrix again is dear
-        self._bounds_of = bounds_of or self._problem_bounds
+        # (a partial, not a bound method: no reference cycle keeps a dropped solver's
+        # HiGHS instances alive until the cycle collector runs)
+        self._bounds_of = bounds_of or partial(_problem_bounds, problem_of)
         self.threads = int(threads)
         self._highs: dict[int, highspy.Highs] = {}
-
-    def _problem_bounds(self, s: int) -> tuple[np.ndarray, np.ndarray]:
-        p = self._problem_of(s)
-        return p.col_lower, p.col_upper
 
     def _run(self, h) -> None:
         if self.threads > 0:
@@ -291,14 +296,18 @@ class Pricer:
 
     def start(self) -> None:
         """Send the sites to the Dask workers now (else at the first pricing): one
-        :class:`SiteActor` per worker, the sites dealt round-robin by size."""
+        :class:`SiteActor` per worker that gets sites, the sites dealt round-robin by size.
+        Does nothing for a pricer without a Dask client."""
         from dcplan.errors import ClusterError
 
+        if self._client is None:
+            return
         workers = sorted(self._client.scheduler_info().get("workers", {}))
         if not workers:
             raise ClusterError("the Dask cluster has no workers to price the sites on; start some "
                                "with `dask worker tcp://HOST:PORT`, or leave out --workers/--scheduler")
         n = self.b.n_site
+        workers = workers[:max(min(len(workers), n), 1)]  # a worker without sites holds none
         sizes = np.array([len(c) for c in self.b.site_cols])
         order = np.argsort(-sizes, kind="stable")
         self._owner = np.empty(n, dtype=np.int64)
