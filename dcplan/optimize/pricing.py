@@ -307,7 +307,7 @@ class Pricer:
             raise ClusterError("the Dask cluster has no workers to price the sites on; start some "
                                "with `dask worker tcp://HOST:PORT`, or leave out --workers/--scheduler")
         n = self.b.n_site
-        workers = workers[:max(min(len(workers), n), 1)]  # a worker without sites holds none
+        workers = workers[:max(n, 1)]  # no actor on a worker that would get no site
         sizes = np.array([len(c) for c in self.b.site_cols])
         order = np.argsort(-sizes, kind="stable")
         self._owner = np.empty(n, dtype=np.int64)
